@@ -1,0 +1,47 @@
+//! Every type that implements an SDK hook trait implements the matching generated `Guest`
+//! trait, so `export_plugin!` can hand the plugin's own type straight to wit-bindgen.
+
+use super::bindings::{fulfillment_world, validation_world, wit, wit_pricing};
+use super::enter_hook;
+
+impl<T: crate::Pricing> wit_pricing::Guest for T {
+    fn price(
+        ctx: wit::Context,
+        cart: wit::Cart,
+    ) -> Result<wit_pricing::PricingResult, wit::PluginError> {
+        enter_hook();
+        T::price(&ctx.into(), &cart.into())
+            .map(Into::into)
+            .map_err(Into::into)
+    }
+}
+
+impl<T: crate::Validation> validation_world::exports::mandi::commerce::validation::Guest for T {
+    fn validate(
+        ctx: wit::Context,
+        cart: wit::PricedCart,
+    ) -> Result<Vec<wit::Violation>, wit::PluginError> {
+        enter_hook();
+        T::validate(&ctx.into(), &cart.into())
+            .map(|violations| violations.into_iter().map(Into::into).collect())
+            .map_err(Into::into)
+    }
+}
+
+impl<T: crate::Fulfillment> fulfillment_world::exports::mandi::commerce::fulfillment::Guest
+    for T
+{
+    fn fulfill(
+        ctx: wit::Context,
+        cart: wit::PricedCart,
+        nodes: Vec<wit::FulfillmentNode>,
+        defaults: Vec<wit::DeliveryOption>,
+    ) -> Result<Vec<wit::DeliveryOption>, wit::PluginError> {
+        enter_hook();
+        let nodes: Vec<crate::FulfillmentNode> = nodes.into_iter().map(Into::into).collect();
+        let defaults: Vec<crate::DeliveryOption> = defaults.into_iter().map(Into::into).collect();
+        T::fulfill(&ctx.into(), &cart.into(), &nodes, &defaults)
+            .map(|options| options.into_iter().map(Into::into).collect())
+            .map_err(Into::into)
+    }
+}

@@ -1,0 +1,37 @@
+//! `export_plugin!`: turns a type that implements hook traits into a component's exports.
+
+/// Export a plugin type's hooks from the component:
+///
+/// ```ignore
+/// mandi_sdk::export_plugin!(MyBrand: pricing, fulfillment);
+/// ```
+///
+/// Name exactly the hooks the type implements (`pricing`, `validation`, `fulfillment`); the
+/// component then exports those and nothing else.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ident : $($hook:ident),+ $(,)?) => {
+        $( $crate::export_plugin!(@hook $plugin $hook); )+
+    };
+    (@hook $plugin:ident pricing) => {
+        $crate::__private::bindings::pricing_world::export_pricing!(
+            $plugin with_types_in $crate::__private::bindings::pricing_world
+        );
+    };
+    (@hook $plugin:ident validation) => {
+        $crate::__private::bindings::validation_world::export_validation!(
+            $plugin with_types_in $crate::__private::bindings::validation_world
+        );
+    };
+    (@hook $plugin:ident fulfillment) => {
+        $crate::__private::bindings::fulfillment_world::export_fulfillment!(
+            $plugin with_types_in $crate::__private::bindings::fulfillment_world
+        );
+    };
+    (@hook $plugin:ident $other:ident) => {
+        compile_error!(concat!(
+            "unknown hook `", stringify!($other),
+            "`: expected pricing, validation or fulfillment"
+        ));
+    };
+}

@@ -1,0 +1,70 @@
+//! # mandi-sdk
+//!
+//! Write a Mandi commerce plugin — pricing, validation or fulfillment rules for one brand — as a
+//! plain Rust crate. Implement the hook traits you need on one type, export it, and build for
+//! `wasm32-wasip2`:
+//!
+//! ```ignore
+//! use mandi_sdk::prelude::*;
+//!
+//! struct MyBrand;
+//!
+//! impl Pricing for MyBrand {
+//!     fn price(ctx: &Context, cart: &Cart) -> Result<PricingResult> {
+//!         let mut result = PricingResult::default();
+//!         if cart.coupon_codes.iter().any(|c| c == "WELCOME") {
+//!             result.adjust(Adjustment::order(
+//!                 AdjustmentKind::PercentOff(Percent::from_percent(5)),
+//!                 "WELCOME-5",
+//!                 "5% off your first order",
+//!             ));
+//!         }
+//!         Ok(result)
+//!     }
+//! }
+//!
+//! mandi_sdk::export_plugin!(MyBrand: pricing);
+//! ```
+//!
+//! `cargo test` runs the same code natively through [`testing::Harness`]; no wasm needed.
+
+mod context;
+#[cfg(feature = "guest")]
+mod export;
+mod hooks;
+mod money;
+mod types;
+
+#[cfg(feature = "guest")]
+pub mod log;
+#[cfg(all(feature = "guest", not(target_arch = "wasm32")))]
+pub mod testing;
+
+#[cfg(feature = "guest")]
+#[doc(hidden)]
+pub mod __private;
+
+pub use context::Context;
+pub use hooks::{Fulfillment, Pricing, Validation};
+pub use money::{Money, MoneyError, Percent};
+pub use types::{
+    Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Customer, DeliveryOption,
+    FreeItem, FulfillmentNode, LineAssignment, PluginError, PricedCart, PricedLine, PricingResult,
+    Product, StockLevel, Target, Violation,
+};
+
+/// The result every hook returns: a business failure is a [`PluginError`], never a panic.
+pub type Result<T, E = PluginError> = std::result::Result<T, E>;
+
+/// Everything a plugin usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Context, Customer,
+        DeliveryOption, FreeItem, Fulfillment, FulfillmentNode, LineAssignment, Money, Percent,
+        PluginError, PricedCart, PricedLine, Pricing, PricingResult, Product, Result, StockLevel,
+        Target, Validation, Violation,
+    };
+}
+
+// Lets the export macros name this crate as `mandi_sdk` from inside it and from plugins alike.
+extern crate self as mandi_sdk;

@@ -1,0 +1,188 @@
+//! Money in integer minor units and percentages in basis points: no floats anywhere.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An amount in minor units (paise for INR) of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// Arithmetic on amounts of different currencies, or past `i64`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyError {
+    CurrencyMismatch { left: String, right: String },
+    Overflow,
+}
+
+impl fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CurrencyMismatch { left, right } => {
+                write!(f, "cannot combine {left} and {right} amounts")
+            }
+            Self::Overflow => f.write_str("amount out of range"),
+        }
+    }
+}
+
+impl std::error::Error for MoneyError {}
+
+impl Money {
+    pub fn new(amount: i64, currency: impl Into<String>) -> Self {
+        Self {
+            amount,
+            currency: currency.into(),
+        }
+    }
+
+    /// Indian rupees, in paise: `Money::inr(12_345)` is Rs 123.45.
+    pub fn inr(paise: i64) -> Self {
+        Self::new(paise, "INR")
+    }
+
+    pub fn zero(currency: impl Into<String>) -> Self {
+        Self::new(0, currency)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.amount == 0
+    }
+
+    pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency.clone()))
+    }
+
+    pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency.clone()))
+    }
+
+    /// This amount times a quantity (a unit price times a line's quantity).
+    pub fn times(&self, quantity: u32) -> Result<Money, MoneyError> {
+        let amount = self
+            .amount
+            .checked_mul(i64::from(quantity))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency.clone()))
+    }
+
+    /// The smaller of two amounts of the same currency.
+    pub fn min(self, other: Money) -> Money {
+        if other.amount < self.amount { other } else { self }
+    }
+
+    fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency.clone(),
+                right: other.currency.clone(),
+            })
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    /// `INR 123.45`: two decimal places, which holds for the currencies Mandi serves.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        write!(f, "{} {sign}{}.{:02}", self.currency, abs / 100, abs % 100)
+    }
+}
+
+/// A percentage in basis points: `Percent::from_percent(10)` is 1_000 bps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Percent(u32);
+
+impl Percent {
+    pub const ZERO: Percent = Percent(0);
+    pub const HUNDRED: Percent = Percent(10_000);
+
+    pub const fn from_bps(bps: u32) -> Self {
+        Self(bps)
+    }
+
+    pub const fn from_percent(percent: u32) -> Self {
+        Self(percent * 100)
+    }
+
+    pub const fn bps(self) -> u32 {
+        self.0
+    }
+
+    /// This share of `amount`, rounded half away from zero to the minor unit — the same rule the
+    /// host uses when it applies a percent adjustment, so a plugin's arithmetic matches the quote.
+    pub fn of(self, amount: &Money) -> Money {
+        Money::new(
+            percent_of(amount.amount, self.0),
+            amount.currency.clone(),
+        )
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 % 100 == 0 {
+            write!(f, "{}%", self.0 / 100)
+        } else {
+            write!(f, "{}.{:02}%", self.0 / 100, self.0 % 100)
+        }
+    }
+}
+
+/// `amount * bps / 10_000`, rounded half away from zero; computed in i128 so it cannot overflow.
+fn percent_of(amount: i64, bps: u32) -> i64 {
+    let product = i128::from(amount) * i128::from(bps);
+    let half = if product < 0 { -5_000 } else { 5_000 };
+    let rounded = (product + half) / 10_000;
+    i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_half_away_from_zero() {
+        assert_eq!(Percent::from_bps(1_000).of(&Money::inr(1_005)).amount, 101); // 100.5
+        assert_eq!(Percent::from_bps(1_000).of(&Money::inr(1_004)).amount, 100); // 100.4
+        assert_eq!(Percent::from_bps(1_000).of(&Money::inr(-1_005)).amount, -101);
+        assert_eq!(Percent::HUNDRED.of(&Money::inr(i64::MAX)).amount, i64::MAX);
+    }
+
+    #[test]
+    fn arithmetic_refuses_mixed_currencies_and_overflow() {
+        let inr = Money::inr(100);
+        let usd = Money::new(100, "USD");
+        assert!(matches!(
+            inr.checked_add(&usd),
+            Err(MoneyError::CurrencyMismatch { .. })
+        ));
+        assert_eq!(Money::inr(i64::MAX).times(2), Err(MoneyError::Overflow));
+        assert_eq!(inr.times(3).unwrap(), Money::inr(300));
+    }
+
+    #[test]
+    fn displays_in_major_units() {
+        assert_eq!(Money::inr(12_345).to_string(), "INR 123.45");
+        assert_eq!(Money::inr(-5).to_string(), "INR -0.05");
+        assert_eq!(Percent::from_bps(1_250).to_string(), "12.50%");
+        assert_eq!(Percent::from_percent(5).to_string(), "5%");
+    }
+}

@@ -1,0 +1,333 @@
+//! Run a plugin's hooks natively in `cargo test`, with the same configuration and logging the
+//! host gives it, and build carts without ceremony.
+//!
+//! ```ignore
+//! use mandi_sdk::testing::{line, CartBuilder, Harness};
+//!
+//! let cart = CartBuilder::inr().line(line("RICE-5KG", 12, 45_000).category("staples")).build();
+//! let harness = Harness::new().config(serde_json::json!({ "tiers": [] }));
+//! let result = harness.price::<MyBrand>(&cart).unwrap();
+//! assert!(harness.logs().is_empty());
+//! ```
+
+use std::cell::RefCell;
+
+use serde::Serialize;
+
+use crate::log::Level;
+use crate::{
+    Address, Attribute, Cart, CartLine, Context, Customer, DeliveryOption, Fulfillment,
+    FulfillmentNode, Money, PricedCart, Pricing, PricingResult, Product, Result, Validation,
+    Violation,
+};
+
+/// 2026-01-01T06:30:00Z (noon in Asia/Kolkata): the default `now` of a test run.
+pub const TEST_NOW_UNIX_MS: i64 = 1_767_249_000_000;
+
+/// One captured log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: Level,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct Active {
+    config: String,
+    logs: Vec<LogLine>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+}
+
+/// Calls hooks the way the host does, natively: a context, a JSON config, captured logs.
+#[derive(Debug)]
+pub struct Harness {
+    context: Context,
+    config: String,
+    logs: RefCell<Vec<LogLine>>,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self {
+            context: Context {
+                tenant_id: "test-tenant".into(),
+                request_id: "test-request".into(),
+                now_unix_ms: TEST_NOW_UNIX_MS,
+                time_zone: "Asia/Kolkata".into(),
+                utc_offset_minutes: 330,
+            },
+            config: "{}".into(),
+            logs: RefCell::default(),
+        }
+    }
+
+    /// The deployment configuration the hooks will see.
+    pub fn config(mut self, config: impl Serialize) -> Self {
+        self.config = serde_json::to_string(&config).expect("config serializes to JSON");
+        self
+    }
+
+    pub fn context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Log lines captured so far, across calls.
+    pub fn logs(&self) -> Vec<LogLine> {
+        self.logs.borrow().clone()
+    }
+
+    pub fn price<P: Pricing>(&self, cart: &Cart) -> Result<PricingResult> {
+        self.run(|| P::price(&self.context, cart))
+    }
+
+    pub fn validate<P: Validation>(&self, cart: &PricedCart) -> Result<Vec<Violation>> {
+        self.run(|| P::validate(&self.context, cart))
+    }
+
+    pub fn fulfill<P: Fulfillment>(
+        &self,
+        cart: &PricedCart,
+        nodes: &[FulfillmentNode],
+        defaults: &[DeliveryOption],
+    ) -> Result<Vec<DeliveryOption>> {
+        self.run(|| P::fulfill(&self.context, cart, nodes, defaults))
+    }
+
+    fn run<T>(&self, hook: impl FnOnce() -> Result<T>) -> Result<T> {
+        ACTIVE.with(|a| {
+            *a.borrow_mut() = Some(Active {
+                config: self.config.clone(),
+                logs: Vec::new(),
+            })
+        });
+        let result = hook();
+        let active = ACTIVE.with(|a| a.borrow_mut().take()).unwrap_or_default();
+        self.logs.borrow_mut().extend(active.logs);
+        result
+    }
+}
+
+/// The host functions as the harness provides them natively.
+#[doc(hidden)]
+pub mod native_host {
+    use super::{ACTIVE, LogLine};
+    use crate::log::Level;
+
+    pub(crate) fn log(level: Level, message: &str, fields: &[(String, String)]) {
+        ACTIVE.with(|a| {
+            if let Some(active) = a.borrow_mut().as_mut() {
+                active.logs.push(LogLine {
+                    level,
+                    message: message.to_owned(),
+                    fields: fields.to_vec(),
+                });
+            }
+        });
+    }
+
+    pub(crate) fn config() -> String {
+        ACTIVE.with(|a| {
+            a.borrow()
+                .as_ref()
+                .map_or_else(|| "{}".to_owned(), |active| active.config.clone())
+        })
+    }
+
+    pub(crate) fn config_value(key: &str) -> Option<String> {
+        let config: serde_json::Value = serde_json::from_str(&config()).ok()?;
+        config.get(key).map(|v| v.to_string())
+    }
+}
+
+/// A cart line at a catalog price in paise; refine it with the [`LineExt`] methods.
+pub fn line(sku: &str, quantity: u32, unit_price_paise: i64) -> CartLine {
+    CartLine {
+        sku: sku.into(),
+        quantity,
+        unit_price: Money::inr(unit_price_paise),
+        product: Product::default(),
+    }
+}
+
+/// Builder-style refinements of a test cart line.
+pub trait LineExt {
+    fn category(self, category: &str) -> Self;
+    fn brand(self, brand: &str) -> Self;
+    fn tag(self, tag: &str) -> Self;
+    fn attribute(self, key: &str, value: &str) -> Self;
+}
+
+impl LineExt for CartLine {
+    fn category(mut self, category: &str) -> Self {
+        self.product.category = category.into();
+        self
+    }
+
+    fn brand(mut self, brand: &str) -> Self {
+        self.product.brand = brand.into();
+        self
+    }
+
+    fn tag(mut self, tag: &str) -> Self {
+        self.product.tags.push(tag.into());
+        self
+    }
+
+    fn attribute(mut self, key: &str, value: &str) -> Self {
+        self.product.attributes.push(Attribute {
+            key: key.into(),
+            value: value.into(),
+        });
+        self
+    }
+}
+
+/// Builds a test cart.
+#[derive(Debug, Clone)]
+pub struct CartBuilder {
+    cart: Cart,
+}
+
+impl CartBuilder {
+    /// An empty INR cart with no customer details.
+    pub fn inr() -> Self {
+        Self {
+            cart: Cart {
+                currency: "INR".into(),
+                lines: Vec::new(),
+                customer: Customer::default(),
+                shipping_address: None,
+                coupon_codes: Vec::new(),
+                attributes: Vec::new(),
+            },
+        }
+    }
+
+    pub fn line(mut self, line: CartLine) -> Self {
+        self.cart.lines.push(line);
+        self
+    }
+
+    pub fn segment(mut self, segment: &str) -> Self {
+        self.cart.customer.segment = Some(segment.into());
+        self
+    }
+
+    pub fn coupon(mut self, code: &str) -> Self {
+        self.cart.coupon_codes.push(code.into());
+        self
+    }
+
+    pub fn attribute(mut self, key: &str, value: &str) -> Self {
+        self.cart.attributes.push(Attribute {
+            key: key.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Ship to this pincode (city and state left blank).
+    pub fn pincode(mut self, pincode: &str) -> Self {
+        self.cart.shipping_address = Some(Address {
+            pincode: pincode.into(),
+            country: "IN".into(),
+            ..Address::default()
+        });
+        self
+    }
+
+    pub fn build(self) -> Cart {
+        self.cart
+    }
+
+    /// The cart at catalog prices, as validation and fulfillment receive it.
+    pub fn priced(self) -> PricedCart {
+        PricedCart::unadjusted(self.cart)
+    }
+}
+
+/// A fulfillment node with stock, for tests: `node("WH-1", "warehouse", "400001", &[("SKU", 5)])`.
+pub fn node(id: &str, kind: &str, pincode: &str, stock: &[(&str, u32)]) -> FulfillmentNode {
+    FulfillmentNode {
+        id: id.into(),
+        kind: kind.into(),
+        pincode: pincode.into(),
+        stock: stock
+            .iter()
+            .map(|(sku, quantity)| crate::StockLevel {
+                sku: (*sku).into(),
+                quantity: *quantity,
+            })
+            .collect(),
+        tags: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Adjustment, AdjustmentKind, Percent, PluginError};
+
+    #[derive(serde::Deserialize)]
+    struct Config {
+        percent: u32,
+    }
+
+    struct Flat;
+
+    impl Pricing for Flat {
+        fn price(ctx: &Context, cart: &Cart) -> Result<PricingResult> {
+            let config: Config = ctx.config()?;
+            crate::log::info(format!("{} lines", cart.lines.len()));
+            let mut result = PricingResult::default();
+            result.adjust(Adjustment::order(
+                AdjustmentKind::PercentOff(Percent::from_percent(config.percent)),
+                "FLAT",
+                "flat discount",
+            ));
+            Ok(result)
+        }
+    }
+
+    #[test]
+    fn harness_passes_config_and_captures_logs() {
+        let harness = Harness::new().config(serde_json::json!({ "percent": 7 }));
+        let cart = CartBuilder::inr().line(line("A", 1, 100)).build();
+        let result = harness.price::<Flat>(&cart).unwrap();
+        assert_eq!(
+            result.adjustments[0].kind,
+            AdjustmentKind::PercentOff(Percent::from_bps(700))
+        );
+        assert_eq!(harness.logs()[0].message, "1 lines");
+    }
+
+    #[test]
+    fn mismatched_config_is_a_plugin_error() {
+        let harness = Harness::new().config(serde_json::json!({ "percent": "seven" }));
+        let cart = CartBuilder::inr().build();
+        let err: PluginError = harness.price::<Flat>(&cart).unwrap_err();
+        assert_eq!(err.code, "invalid-config");
+    }
+
+    #[test]
+    fn unadjusted_priced_cart_sums_lines() {
+        let priced = CartBuilder::inr()
+            .line(line("A", 2, 150))
+            .line(line("B", 1, 99))
+            .priced();
+        assert_eq!(priced.subtotal, Money::inr(399));
+        assert_eq!(priced.total, Money::inr(399));
+        assert_eq!(priced.lines[0].total, Money::inr(300));
+    }
+}
