@@ -1,0 +1,236 @@
+//! The `mandi` command line: inspect a component and run one hook locally with exactly the
+//! production sandbox and limits.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart};
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::{CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "mandi", version, about = "Mandi: one checkout, every brand's rules as WebAssembly plugins")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with plugin components locally.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Print a component's contract version and hooks as JSON.
+    Inspect {
+        /// The component (.wasm) to inspect.
+        file: PathBuf,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Run one hook on an input, in the production sandbox, and print the result as JSON.
+    Run {
+        /// Which hook to call.
+        #[arg(long, value_parser = parse_hook)]
+        hook: Hook,
+        /// Run input: {"context"?, "cart", "priced_cart"?, "nodes"?, "defaults"?}.
+        #[arg(long)]
+        input: PathBuf,
+        /// The deployment config (a JSON object) the plugin sees; `{}` when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Per-call limits as JSON (any subset of the fields); production defaults when omitted.
+        #[arg(long)]
+        limits: Option<PathBuf>,
+        /// The component (.wasm) to run.
+        file: PathBuf,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CacheArgs {
+    /// Where compiled artifacts are kept between runs.
+    #[arg(long, env = "MANDI_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile in memory only.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    fn runtime(&self) -> anyhow::Result<Runtime> {
+        let cache_dir = if self.no_cache {
+            None
+        } else {
+            self.cache_dir.clone().or_else(default_cache_dir)
+        };
+        Runtime::new(RuntimeConfig {
+            cache_dir,
+            ..RuntimeConfig::default()
+        })
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("mandi"))
+}
+
+fn parse_hook(s: &str) -> Result<Hook, String> {
+    s.parse()
+}
+
+/// The input file of `mandi plugin run`. One shape serves all hooks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// Defaults to a local context at the current time.
+    #[serde(default)]
+    pub context: Option<Context>,
+    pub cart: Cart,
+    /// For validation and fulfillment; the cart at catalog prices when omitted.
+    #[serde(default)]
+    pub priced_cart: Option<PricedCart>,
+    #[serde(default)]
+    pub nodes: Vec<FulfillmentNode>,
+    #[serde(default)]
+    pub defaults: Vec<DeliveryOption>,
+}
+
+#[derive(Serialize)]
+struct RunReport<T: Serialize> {
+    hook: Hook,
+    plugin: String,
+    #[serde(flatten)]
+    run: crate::runtime::HookRun<T>,
+}
+
+/// Exit status when the hook ran but failed (timeout, trap, plugin error...).
+const EXIT_HOOK_FAILED: u8 = 3;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plugin(PluginCommand::Inspect { file, cache }) => {
+            let runtime = cache.runtime()?;
+            let plugin = load(&runtime, &file)?;
+            #[derive(Serialize)]
+            struct Report<'a> {
+                digest: String,
+                size_bytes: usize,
+                #[serde(flatten)]
+                inspection: &'a crate::runtime::Inspection,
+            }
+            print_json(&Report {
+                digest: plugin.digest().to_string(),
+                size_bytes: plugin.size_bytes(),
+                inspection: plugin.inspection(),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Run { hook, input, config, limits, file, cache }) => {
+            let input: RunInput = read_json(&input, "run input")?;
+            let config = match config {
+                Some(path) => {
+                    let text = read_text(&path, "config")?;
+                    PluginConfig::from_json(&text).with_context(|| format!("in {}", path.display()))?
+                }
+                None => PluginConfig::empty(),
+            };
+            let limits: Limits = match limits {
+                Some(path) => read_json(&path, "limits")?,
+                None => Limits::default(),
+            };
+            let runtime = cache.runtime()?;
+            let plugin = load(&runtime, &file)?;
+            if !plugin.has_hook(hook) {
+                anyhow::bail!(
+                    "{} does not export the {hook} hook (it exports: {})",
+                    file.display(),
+                    join_hooks(&plugin.inspection().hooks)
+                );
+            }
+            run_hook(&plugin, hook, input, &Arc::new(config), &limits)
+        }
+    }
+}
+
+fn run_hook(
+    plugin: &Plugin,
+    hook: Hook,
+    input: RunInput,
+    config: &Arc<PluginConfig>,
+    limits: &Limits,
+) -> anyhow::Result<ExitCode> {
+    let call = CallSettings { config, limits };
+    let ctx = input.context.unwrap_or_else(local_context);
+    let priced = || input.priced_cart.clone().unwrap_or_else(|| PricedCart::unadjusted(input.cart.clone()));
+    let plugin_id = plugin.digest().to_string();
+    let failed = match hook {
+        Hook::Pricing => report(hook, plugin_id, plugin.price(call, &ctx, &input.cart))?,
+        Hook::Validation => report(hook, plugin_id, plugin.validate(call, &ctx, &priced()))?,
+        Hook::Fulfillment => report(
+            hook,
+            plugin_id,
+            plugin.fulfill(call, &ctx, &priced(), &input.nodes, &input.defaults),
+        )?,
+    };
+    Ok(if failed { ExitCode::from(EXIT_HOOK_FAILED) } else { ExitCode::SUCCESS })
+}
+
+/// Prints the run and says whether the hook failed.
+fn report<T: Serialize>(hook: Hook, plugin: String, run: crate::runtime::HookRun<T>) -> anyhow::Result<bool> {
+    let failed = run.output().is_err();
+    print_json(&RunReport { hook, plugin, run })?;
+    Ok(failed)
+}
+
+fn local_context() -> Context {
+    let now_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    Context {
+        tenant_id: "local".into(),
+        request_id: format!("local-{now_unix_ms}"),
+        now_unix_ms,
+        time_zone: "UTC".into(),
+        utc_offset_minutes: 0,
+    }
+}
+
+fn load(runtime: &Runtime, file: &Path) -> anyhow::Result<Plugin> {
+    let wasm = std::fs::read(file).with_context(|| format!("cannot read component {}", file.display()))?;
+    runtime
+        .load(&wasm)
+        .with_context(|| format!("cannot load {}", file.display()))
+}
+
+fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} file {}", path.display()))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text = read_text(path, what)?;
+    serde_json::from_str(&text).with_context(|| format!("invalid {what} in {}", path.display()))
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn join_hooks(hooks: &[Hook]) -> String {
+    hooks.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,99 @@
+//! Compiled-component artifacts on disk, keyed by the component's content hash and the engine's
+//! compatibility fingerprint, so a component is compiled once per engine configuration — also
+//! across restarts and across nodes that share the directory.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::PluginDigest;
+
+#[derive(Debug, Clone)]
+pub(crate) struct ArtifactCache {
+    dir: Option<PathBuf>,
+    fingerprint: String,
+}
+
+impl ArtifactCache {
+    pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
+        Self {
+            dir,
+            fingerprint: engine_fingerprint(engine),
+        }
+    }
+
+    fn path_for(&self, digest: &PluginDigest) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        Some(dir.join(format!("{}-{}.cwasm", digest.hex(), self.fingerprint)))
+    }
+
+    /// Loads the precompiled artifact when present and valid; otherwise compiles and stores it.
+    /// Returns the component and whether it came from the cache.
+    pub(crate) fn compile(
+        &self,
+        engine: &Engine,
+        digest: &PluginDigest,
+        wasm: &[u8],
+    ) -> wasmtime::Result<(Component, bool)> {
+        let path = self.path_for(digest);
+        if let Some(path) = &path
+            && path.exists()
+        {
+            match load_artifact(engine, path) {
+                Ok(component) => return Ok((component, true)),
+                Err(err) => {
+                    // A stale or damaged artifact is not fatal: recompile and replace it.
+                    tracing::warn!(path = %path.display(), error = %err, "discarding cached artifact");
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        let component = Component::new(engine, wasm)?;
+        if let Some(path) = &path
+            && let Err(err) = store_artifact(&component, path)
+        {
+            tracing::warn!(path = %path.display(), error = %err, "could not cache compiled artifact");
+        }
+        Ok((component, false))
+    }
+}
+
+#[allow(unsafe_code)]
+fn load_artifact(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: wasmtime requires the file to be an artifact it produced itself. Only this cache
+    // writes into the directory, names files by content hash and engine fingerprint, and writes
+    // them atomically (temp file + rename); wasmtime still checks its version and configuration
+    // header and refuses an incompatible artifact.
+    unsafe { Component::deserialize_file(engine, path) }
+}
+
+fn store_artifact(component: &Component, path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let bytes = component.serialize()?;
+    // Written beside the target and renamed into place, so a reader never sees half a file.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&bytes)?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+/// A stable hex digest of everything in the engine's configuration that affects compiled code.
+fn engine_fingerprint(engine: &Engine) -> String {
+    struct ShaHasher(Sha256);
+    impl Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0 // unused: the full digest is read below
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hex::encode(&hasher.0.finalize()[..8])
+}

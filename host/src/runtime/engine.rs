@@ -1,0 +1,77 @@
+//! The one wasmtime engine: pooling allocator, epoch interruption for deadlines, fuel for
+//! deterministic metering, and a ticker thread that advances the epoch.
+
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Process-wide runtime settings: ceilings that every deployment's [`Limits`](super::Limits)
+/// must stay within, and how many plugin instances may be live at once.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Instances that may run at the same time (pooling allocator slots).
+    pub max_concurrent_instances: u32,
+    /// Largest linear memory any plugin may have; per-deployment limits are at most this.
+    pub max_memory_bytes: u64,
+    /// Largest component accepted for loading.
+    pub max_component_bytes: usize,
+    /// Wasm stack per call; deep recursion traps here instead of harming the host.
+    pub max_wasm_stack_bytes: usize,
+    /// Epoch tick: the granularity of deadlines.
+    pub epoch_tick: Duration,
+    /// Directory for compiled artifacts; `None` compiles in memory every time.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_instances: 256,
+            max_memory_bytes: 256 << 20,
+            max_component_bytes: 16 << 20,
+            max_wasm_stack_bytes: 512 << 10,
+            epoch_tick: Duration::from_millis(1),
+            cache_dir: None,
+        }
+    }
+}
+
+/// Core instances a Rust component needs (its module plus wit-component's shims), with headroom.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+
+pub(crate) fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
+    let n = config.max_concurrent_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(n * 2)
+        .total_tables(n * CORE_INSTANCES_PER_COMPONENT)
+        .total_stacks(n)
+        .max_memories_per_component(4)
+        .max_tables_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT * 2)
+        .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .max_wasm_stack(config.max_wasm_stack_bytes)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&wasm)
+}
+
+/// Advances the engine's epoch every tick until the engine is dropped.
+pub(crate) fn spawn_epoch_ticker(engine: &Engine, tick: Duration) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("mandi-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        })
+        .expect("spawning the epoch thread");
+}

@@ -1,0 +1,295 @@
+//! Contract checks on what a plugin returns, before anything downstream sees it: indexes in
+//! range, amounts non-negative and in the cart's currency, every line delivered exactly once by
+//! a node that has the stock, and sizes within limits. A failure here is `invalid-output`.
+
+use std::collections::HashMap;
+
+use mandi_sdk::{
+    AdjustmentKind, Cart, DeliveryOption, FulfillmentNode, Money, PricedCart, PricingResult,
+    Target, Violation,
+};
+
+use mandi_sdk as m;
+
+type Check = Result<(), String>;
+
+/// Codes and messages are shown to shoppers and stored; this keeps them to a sane length.
+const MAX_TEXT_BYTES: usize = 1024;
+
+pub(crate) fn check_pricing(result: &PricingResult, cart: &Cart) -> Check {
+    for (i, adj) in result.adjustments.iter().enumerate() {
+        let at = format!("adjustment {i} ({})", adj.code);
+        check_text(&at, "code", &adj.code, true)?;
+        check_text(&at, "message", &adj.message, false)?;
+        if let Target::Line(line) = adj.target {
+            check_line(&at, line, cart.lines.len())?;
+        }
+        match &adj.kind {
+            AdjustmentKind::PercentOff(p) if p.bps() > 10_000 => {
+                return Err(format!("{at}: percent-off of {p} is over 100%"));
+            }
+            AdjustmentKind::PercentOff(_) => {}
+            AdjustmentKind::AmountOff(m) => check_money(&at, m, &cart.currency)?,
+            AdjustmentKind::PriceOverride(m) => {
+                check_money(&at, m, &cart.currency)?;
+                if adj.target == Target::Order {
+                    return Err(format!("{at}: price-override needs a line target"));
+                }
+            }
+        }
+    }
+    for (i, item) in result.free_items.iter().enumerate() {
+        let at = format!("free item {i} ({})", item.sku);
+        check_text(&at, "sku", &item.sku, true)?;
+        check_text(&at, "code", &item.code, true)?;
+        check_text(&at, "message", &item.message, false)?;
+        if item.quantity == 0 {
+            return Err(format!("{at}: quantity must be at least 1"));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_violations(violations: &[Violation], cart: &PricedCart) -> Check {
+    for (i, v) in violations.iter().enumerate() {
+        let at = format!("violation {i} ({})", v.code);
+        check_text(&at, "code", &v.code, true)?;
+        check_text(&at, "message", &v.message, false)?;
+        if let Some(line) = v.line {
+            check_line(&at, line, cart.cart.lines.len())?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_delivery_options(
+    options: &[DeliveryOption],
+    cart: &PricedCart,
+    nodes: &[FulfillmentNode],
+) -> Check {
+    let lines = &cart.cart.lines;
+    let nodes: HashMap<&str, &FulfillmentNode> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    for (i, option) in options.iter().enumerate() {
+        let at = format!("delivery option {i} ({})", option.code);
+        check_text(&at, "code", &option.code, true)?;
+        check_text(&at, "method", &option.method, true)?;
+        check_text(&at, "label", &option.label, false)?;
+        check_money(&at, &option.cost, &cart.cart.currency)?;
+        let mut assigned = vec![false; lines.len()];
+        // Units of each (node, sku) this option takes, so two lines of one sku cannot both
+        // claim the same stock.
+        let mut taken: HashMap<(&str, &str), u64> = HashMap::new();
+        for a in &option.assignments {
+            check_line(&at, a.line, lines.len())?;
+            let slot = &mut assigned[a.line as usize];
+            if *slot {
+                return Err(format!("{at}: line {} is assigned more than once", a.line));
+            }
+            *slot = true;
+            let node = nodes
+                .get(a.node_id.as_str())
+                .ok_or_else(|| format!("{at}: line {} goes to unknown node `{}`", a.line, a.node_id))?;
+            let line = &lines[a.line as usize];
+            let units = taken.entry((node.id.as_str(), line.sku.as_str())).or_default();
+            *units += u64::from(line.quantity);
+            if *units > u64::from(node.stock_of(&line.sku)) {
+                return Err(format!(
+                    "{at}: node `{}` does not have {} of `{}` in stock",
+                    node.id, units, line.sku
+                ));
+            }
+        }
+        if let Some(missing) = assigned.iter().position(|done| !done) {
+            return Err(format!("{at}: line {missing} is not assigned to any node"));
+        }
+    }
+    Ok(())
+}
+
+fn check_line(at: &str, line: u32, len: usize) -> Check {
+    if (line as usize) < len {
+        Ok(())
+    } else {
+        Err(format!("{at}: line {line} does not exist (the cart has {len} lines)"))
+    }
+}
+
+fn check_money(at: &str, money: &Money, currency: &str) -> Check {
+    if money.currency != currency {
+        return Err(format!(
+            "{at}: amount in {} but the cart is in {currency}",
+            money.currency
+        ));
+    }
+    if money.amount < 0 {
+        return Err(format!("{at}: amount {} is negative", money.amount));
+    }
+    Ok(())
+}
+
+fn check_text(at: &str, field: &str, value: &str, required: bool) -> Check {
+    if required && value.trim().is_empty() {
+        return Err(format!("{at}: {field} is empty"));
+    }
+    if value.len() > MAX_TEXT_BYTES {
+        return Err(format!("{at}: {field} is over {MAX_TEXT_BYTES} bytes"));
+    }
+    Ok(())
+}
+
+/// Approximate encoded size of a value as the plugin sees it: string bytes plus a fixed cost
+/// per record field. Cheap enough to compute on every call, unlike serializing.
+pub(crate) trait WireSize {
+    fn wire_size(&self) -> usize;
+}
+
+const SCALAR: usize = 8;
+
+impl WireSize for String {
+    fn wire_size(&self) -> usize {
+        SCALAR + self.len()
+    }
+}
+
+impl<T: WireSize> WireSize for Vec<T> {
+    fn wire_size(&self) -> usize {
+        SCALAR + self.iter().map(WireSize::wire_size).sum::<usize>()
+    }
+}
+
+impl<T: WireSize> WireSize for [T] {
+    fn wire_size(&self) -> usize {
+        SCALAR + self.iter().map(WireSize::wire_size).sum::<usize>()
+    }
+}
+
+impl<T: WireSize> WireSize for Option<T> {
+    fn wire_size(&self) -> usize {
+        SCALAR + self.as_ref().map_or(0, WireSize::wire_size)
+    }
+}
+
+impl<A: WireSize, B: WireSize> WireSize for (A, B) {
+    fn wire_size(&self) -> usize {
+        self.0.wire_size() + self.1.wire_size()
+    }
+}
+
+macro_rules! scalar_wire_size {
+    ($($t:ty),*) => { $(impl WireSize for $t { fn wire_size(&self) -> usize { SCALAR } })* };
+}
+
+scalar_wire_size!(u32, i32, i64, m::Percent, Target);
+
+/// Sum of the named fields' sizes.
+macro_rules! record_wire_size {
+    ($($t:ty { $($field:ident),* })*) => {
+        $(impl WireSize for $t {
+            fn wire_size(&self) -> usize {
+                0 $(+ self.$field.wire_size())*
+            }
+        })*
+    };
+}
+
+record_wire_size! {
+    Money { amount, currency }
+    m::Attribute { key, value }
+    m::Product { title, category, brand, tags, attributes }
+    m::CartLine { sku, quantity, unit_price, product }
+    m::Customer { id, segment, tags }
+    m::Address { line1, pincode, city, state, country }
+    Cart { currency, lines, customer, shipping_address, coupon_codes, attributes }
+    m::Context { tenant_id, request_id, now_unix_ms, time_zone, utc_offset_minutes }
+    m::Adjustment { target, kind, code, message }
+    m::FreeItem { sku, quantity, code, message }
+    PricingResult { adjustments, free_items }
+    m::PricedLine { line, unit_price, subtotal, discount, total }
+    PricedCart { cart, lines, adjustments, subtotal, discount, total }
+    m::StockLevel { sku, quantity }
+    FulfillmentNode { id, kind, pincode, stock, tags }
+    m::LineAssignment { line, node_id }
+    DeliveryOption { code, method, assignments, cost, eta_minutes, label }
+    Violation { code, message, line }
+}
+
+impl WireSize for AdjustmentKind {
+    fn wire_size(&self) -> usize {
+        match self {
+            AdjustmentKind::PercentOff(_) => SCALAR,
+            AdjustmentKind::AmountOff(m) | AdjustmentKind::PriceOverride(m) => m.wire_size(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mandi_sdk::testing::{CartBuilder, line, node};
+    use mandi_sdk::{Adjustment, LineAssignment, Percent};
+
+    fn option(assignments: &[(u32, &str)]) -> DeliveryOption {
+        DeliveryOption {
+            code: "std".into(),
+            method: "standard".into(),
+            assignments: assignments
+                .iter()
+                .map(|(line, node)| LineAssignment {
+                    line: *line,
+                    node_id: (*node).into(),
+                })
+                .collect(),
+            cost: Money::inr(0),
+            eta_minutes: 60,
+            label: "Standard".into(),
+        }
+    }
+
+    #[test]
+    fn delivery_must_cover_each_line_once_from_stock() {
+        let cart = CartBuilder::inr()
+            .line(line("A", 2, 100))
+            .line(line("A", 2, 100))
+            .priced();
+        let nodes = [node("N1", "warehouse", "400001", &[("A", 3)]), node("N2", "store", "400002", &[("A", 2)])];
+        assert!(check_delivery_options(&[option(&[(0, "N1"), (1, "N2")])], &cart, &nodes).is_ok());
+        let err = check_delivery_options(&[option(&[(0, "N1"), (1, "N1")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("does not have 4 of `A`"), "{err}");
+        let err = check_delivery_options(&[option(&[(0, "N1")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("line 1 is not assigned"), "{err}");
+        let err = check_delivery_options(&[option(&[(0, "N1"), (0, "N2")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("more than once"), "{err}");
+        let err = check_delivery_options(&[option(&[(0, "N1"), (1, "X")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("unknown node `X`"), "{err}");
+    }
+
+    #[test]
+    fn pricing_output_is_checked_against_the_cart() {
+        let cart = CartBuilder::inr().line(line("A", 1, 100)).build();
+        let with = |adj: Adjustment| PricingResult {
+            adjustments: vec![adj],
+            free_items: vec![],
+        };
+        let ok = Adjustment::line(0, AdjustmentKind::PercentOff(Percent::from_percent(10)), "X", "");
+        assert!(check_pricing(&with(ok), &cart).is_ok());
+        let bad_line = Adjustment::line(3, AdjustmentKind::PercentOff(Percent::from_percent(10)), "X", "");
+        assert!(check_pricing(&with(bad_line), &cart).unwrap_err().contains("line 3 does not exist"));
+        let over = Adjustment::order(AdjustmentKind::PercentOff(Percent::from_bps(10_001)), "X", "");
+        assert!(check_pricing(&with(over), &cart).unwrap_err().contains("over 100%"));
+        let usd = Adjustment::order(AdjustmentKind::AmountOff(Money::new(5, "USD")), "X", "");
+        assert!(check_pricing(&with(usd), &cart).unwrap_err().contains("cart is in INR"));
+        let negative = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(-5)), "X", "");
+        assert!(check_pricing(&with(negative), &cart).unwrap_err().contains("negative"));
+        let order_override = Adjustment::order(AdjustmentKind::PriceOverride(Money::inr(5)), "X", "");
+        assert!(check_pricing(&with(order_override), &cart).unwrap_err().contains("line target"));
+        let no_code = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(5)), " ", "");
+        assert!(check_pricing(&with(no_code), &cart).unwrap_err().contains("code is empty"));
+    }
+
+    #[test]
+    fn wire_size_grows_with_strings() {
+        let small = CartBuilder::inr().line(line("A", 1, 100)).build();
+        let big = CartBuilder::inr().line(line(&"A".repeat(10_000), 1, 100)).build();
+        assert!(big.wire_size() >= small.wire_size() + 9_999);
+    }
+}

@@ -1,0 +1,166 @@
+//! What a component is: which contract version it was built against and which hooks it
+//! exports. Anything that is not a Mandi plugin is refused here with a reason.
+
+use std::fmt;
+
+use serde::Serialize;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The contract package every hook interface belongs to.
+const CONTRACT_PACKAGE: &str = "mandi:commerce";
+
+/// Contract versions this host can load. A breaking change adds a version and keeps the old one.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+
+/// One of the checkout pipeline's extension points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hook {
+    Pricing,
+    Validation,
+    Fulfillment,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 3] = [Hook::Pricing, Hook::Validation, Hook::Fulfillment];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Pricing => "pricing",
+            Hook::Validation => "validation",
+            Hook::Fulfillment => "fulfillment",
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Hook {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Hook::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| format!("unknown hook `{s}`: expected pricing, validation or fulfillment"))
+    }
+}
+
+/// Why a blob of bytes is not a loadable plugin. Each variant is a caller error (4xx).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("component is {size} bytes, over the {limit} byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("not a WebAssembly binary (missing the \\0asm header)")]
+    NotWasm,
+    #[error(
+        "this is a core WebAssembly module, not a component: build the plugin with \
+         `cargo build --target wasm32-wasip2`"
+    )]
+    CoreModule,
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    #[error("exports no Mandi hook (expected one of {CONTRACT_PACKAGE}/pricing, validation, fulfillment)")]
+    NoHooks,
+    #[error(
+        "built against contract {CONTRACT_PACKAGE}@{found}, which this host does not support \
+         (supported: {supported})",
+        supported = SUPPORTED_CONTRACTS.join(", ")
+    )]
+    UnsupportedContract { found: String },
+    #[error("exports hooks from more than one contract version: {0}")]
+    MixedContracts(String),
+    #[error("imports something the sandbox does not provide: {0}")]
+    UnsatisfiedImport(String),
+    #[error("hook `{hook}` does not match the contract: {message}")]
+    HookSignature { hook: Hook, message: String },
+    #[error("failed to start: {0}")]
+    Instantiation(String),
+}
+
+/// The component's contract version and hooks, as `mandi plugin inspect` prints them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inspection {
+    pub contract: String,
+    pub hooks: Vec<Hook>,
+}
+
+/// Checks the binary header before handing bytes to the compiler, for a precise error.
+pub(crate) fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
+    const MAGIC: &[u8] = b"\0asm";
+    if wasm.len() < 8 || &wasm[..4] != MAGIC {
+        return Err(LoadError::NotWasm);
+    }
+    // Bytes 6..8 are the "layer": 0 for core modules, 1 for components.
+    match wasm[6..8] {
+        [0, 0] => Err(LoadError::CoreModule),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the hooks and contract version from the component's exported interface names.
+pub(crate) fn inspect(engine: &Engine, component: &Component) -> Result<Inspection, LoadError> {
+    let mut hooks = Vec::new();
+    let mut versions: Vec<String> = Vec::new();
+    for (name, _) in component.component_type().exports(engine) {
+        let Some((interface, version)) = parse_export(name) else {
+            continue;
+        };
+        let Ok(hook) = interface.parse::<Hook>() else {
+            continue;
+        };
+        hooks.push(hook);
+        if !versions.contains(&version.to_owned()) {
+            versions.push(version.to_owned());
+        }
+    }
+    let contract = match versions.as_slice() {
+        [] => return Err(LoadError::NoHooks),
+        [one] => one.clone(),
+        many => return Err(LoadError::MixedContracts(many.join(", "))),
+    };
+    if !SUPPORTED_CONTRACTS.contains(&contract.as_str()) {
+        return Err(LoadError::UnsupportedContract { found: contract });
+    }
+    hooks.sort();
+    Ok(Inspection {
+        contract: format!("{CONTRACT_PACKAGE}@{contract}"),
+        hooks,
+    })
+}
+
+/// `mandi:commerce/pricing@0.1.0` -> `("pricing", "0.1.0")`; other packages -> `None`.
+fn parse_export(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix(CONTRACT_PACKAGE)?.strip_prefix('/')?;
+    rest.split_once('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_contract_exports_only() {
+        assert_eq!(
+            parse_export("mandi:commerce/pricing@0.1.0"),
+            Some(("pricing", "0.1.0"))
+        );
+        assert_eq!(parse_export("wasi:cli/run@0.2.0"), None);
+        assert_eq!(parse_export("mandi:commercex/pricing@0.1.0"), None);
+    }
+
+    #[test]
+    fn header_check_tells_modules_from_components() {
+        assert!(matches!(check_header(b"hello world"), Err(LoadError::NotWasm)));
+        assert!(matches!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(LoadError::CoreModule)
+        ));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+}

@@ -1,0 +1,394 @@
+//! The plugin runtime: loads components (compiled once, cached), and runs one hook call in a
+//! fresh, capability-less instance under per-call limits, returning a classified outcome.
+//!
+//! A call's life: [`Plugin::price`] (or `validate`, `fulfill`) checks the input size, builds a
+//! new store with the deployment's config and limits, instantiates from the component's
+//! pre-linked `InstancePre` (pooling allocator), calls the export, classifies any trap, checks the
+//! output against the contract, and drops the instance.
+
+mod bindings;
+mod cache;
+mod engine;
+mod guard;
+mod inspect;
+mod limits;
+mod outcome;
+mod state;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Violation};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+pub use engine::RuntimeConfig;
+pub use inspect::{Hook, Inspection, LoadError, SUPPORTED_CONTRACTS};
+pub use limits::Limits;
+pub use outcome::{HookFailure, HookRun, LogLevel, LogRecord, Outcome, RunStats};
+pub use state::{ConfigError, PluginConfig};
+
+use bindings::{fulfillment, pricing, validation};
+use guard::WireSize;
+use state::CallState;
+
+/// Content address of a component: the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PluginDigest([u8; 32]);
+
+impl PluginDigest {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for PluginDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex())
+    }
+}
+
+impl serde::Serialize for PluginDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Owns the engine, the linker with the host's imports, and the compiled-component caches.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: Arc<Linker<CallState>>,
+    artifacts: cache::ArtifactCache,
+    loaded: moka::sync::Cache<PluginDigest, Plugin>,
+    config: Arc<RuntimeConfig>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Components kept compiled and linked in memory; the disk cache backs the rest.
+const LOADED_PLUGINS_CAPACITY: u64 = 1_000;
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> anyhow::Result<Self> {
+        let engine = engine::build_engine(&config)?;
+        engine::spawn_epoch_ticker(&engine, config.epoch_tick);
+        let mut linker = Linker::new(&engine);
+        // WASI is linked so components built with std instantiate, but the context grants
+        // nothing: no files, environment, arguments, sockets or real clock (see state.rs).
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        bindings::wit_host::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)?;
+        Ok(Self {
+            artifacts: cache::ArtifactCache::new(&engine, config.cache_dir.clone()),
+            engine,
+            linker: Arc::new(linker),
+            loaded: moka::sync::Cache::new(LOADED_PLUGINS_CAPACITY),
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Compiles (or fetches from cache), inspects and links a component. Everything a plugin
+    /// could get wrong about its shape is reported here, not at its first call.
+    pub fn load(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
+        let limit = self.config.max_component_bytes;
+        if wasm.len() > limit {
+            return Err(LoadError::TooLarge { size: wasm.len(), limit });
+        }
+        let digest = PluginDigest::of(wasm);
+        if let Some(plugin) = self.loaded.get(&digest) {
+            return Ok(plugin);
+        }
+        inspect::check_header(wasm)?;
+        let started = Instant::now();
+        let (component, from_cache) = self
+            .artifacts
+            .compile(&self.engine, &digest, wasm)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let inspection = inspect::inspect(&self.engine, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::UnsatisfiedImport(format!("{e:#}")))?;
+        let plugin = Plugin::link(digest.clone(), inspection, pre, wasm.len())?;
+        tracing::info!(
+            digest = %digest, from_cache, hooks = ?plugin.inner.inspection.hooks,
+            elapsed_ms = started.elapsed().as_millis() as u64, "plugin loaded"
+        );
+        self.loaded.insert(digest, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Inspects a component without keeping it.
+    pub fn inspect(&self, wasm: &[u8]) -> Result<Inspection, LoadError> {
+        self.load(wasm).map(|p| p.inspection().clone())
+    }
+}
+
+/// A loaded component, ready to be instantiated per call. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
+    digest: PluginDigest,
+    inspection: Inspection,
+    size_bytes: usize,
+    pre: InstancePre<CallState>,
+    pricing: Option<pricing::GuestIndices>,
+    validation: Option<validation::GuestIndices>,
+    fulfillment: Option<fulfillment::GuestIndices>,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("digest", &self.inner.digest)
+            .field("inspection", &self.inner.inspection)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything one call needs besides its input: the deployment's config and limits.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSettings<'a> {
+    pub config: &'a Arc<PluginConfig>,
+    pub limits: &'a Limits,
+}
+
+impl Plugin {
+    fn link(
+        digest: PluginDigest,
+        inspection: Inspection,
+        pre: InstancePre<CallState>,
+        size_bytes: usize,
+    ) -> Result<Self, LoadError> {
+        let has = |hook| inspection.hooks.contains(&hook);
+        let signature = |hook| move |e: wasmtime::Error| LoadError::HookSignature { hook, message: format!("{e:#}") };
+        let pricing = has(Hook::Pricing)
+            .then(|| pricing::GuestIndices::new(&pre).map_err(signature(Hook::Pricing)))
+            .transpose()?;
+        let validation = has(Hook::Validation)
+            .then(|| validation::GuestIndices::new(&pre).map_err(signature(Hook::Validation)))
+            .transpose()?;
+        let fulfillment = has(Hook::Fulfillment)
+            .then(|| fulfillment::GuestIndices::new(&pre).map_err(signature(Hook::Fulfillment)))
+            .transpose()?;
+        let plugin = Self {
+            inner: Arc::new(PluginInner {
+                digest,
+                inspection,
+                size_bytes,
+                pre,
+                pricing,
+                validation,
+                fulfillment,
+            }),
+        };
+        plugin.check_signatures()?;
+        Ok(plugin)
+    }
+
+    /// Instantiates once and type-checks every exported hook against the contract, so a
+    /// mismatched component is refused at load time rather than failing every call.
+    fn check_signatures(&self) -> Result<(), LoadError> {
+        let inner = &self.inner;
+        let state = CallState::new(&Limits::default(), Arc::new(PluginConfig::empty()), 0, "load");
+        let mut store = Store::new(inner.pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(Limits::default().max_fuel).map_err(|e| LoadError::Instantiation(e.to_string()))?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = inner
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| LoadError::Instantiation(format!("{e:#}")))?;
+        let signature = |hook| move |e: wasmtime::Error| LoadError::HookSignature { hook, message: format!("{e:#}") };
+        if let Some(ix) = &inner.pricing {
+            ix.load(&mut store, &instance).map_err(signature(Hook::Pricing))?;
+        }
+        if let Some(ix) = &inner.validation {
+            ix.load(&mut store, &instance).map_err(signature(Hook::Validation))?;
+        }
+        if let Some(ix) = &inner.fulfillment {
+            ix.load(&mut store, &instance).map_err(signature(Hook::Fulfillment))?;
+        }
+        Ok(())
+    }
+
+    pub fn digest(&self) -> &PluginDigest {
+        &self.inner.digest
+    }
+
+    pub fn inspection(&self) -> &Inspection {
+        &self.inner.inspection
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        self.inner.size_bytes
+    }
+
+    pub fn has_hook(&self, hook: Hook) -> bool {
+        self.inner.inspection.hooks.contains(&hook)
+    }
+
+    /// Runs the pricing hook. Panics if the component does not export it: check
+    /// [`has_hook`](Self::has_hook) (deployments are only made to hooks a component has).
+    pub fn price(&self, call: CallSettings<'_>, ctx: &Context, cart: &Cart) -> HookRun<PricingResult> {
+        let ix = self.hook_indices(&self.inner.pricing, Hook::Pricing);
+        let input_size = ctx.wire_size() + cart.wire_size();
+        self.run(call, ctx, input_size, |store, instance| {
+            let guest = ix.load(&mut *store, instance)?;
+            let result = guest.call_price(&mut *store, &ctx.into(), &cart.into())?;
+            Ok(result.map(PricingResult::from).map_err(Into::into))
+        }, |out| guard::check_pricing(out, cart))
+    }
+
+    /// Runs the validation hook (see [`price`](Self::price) on missing hooks).
+    pub fn validate(&self, call: CallSettings<'_>, ctx: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>> {
+        let ix = self.hook_indices(&self.inner.validation, Hook::Validation);
+        let input_size = ctx.wire_size() + cart.wire_size();
+        self.run(call, ctx, input_size, |store, instance| {
+            let guest = ix.load(&mut *store, instance)?;
+            let result = guest.call_validate(&mut *store, &ctx.into(), &cart.into())?;
+            Ok(result.map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>()).map_err(Into::into))
+        }, |out| guard::check_violations(out, cart))
+    }
+
+    /// Runs the fulfillment hook (see [`price`](Self::price) on missing hooks).
+    pub fn fulfill(
+        &self,
+        call: CallSettings<'_>,
+        ctx: &Context,
+        cart: &PricedCart,
+        nodes: &[FulfillmentNode],
+        defaults: &[DeliveryOption],
+    ) -> HookRun<Vec<DeliveryOption>> {
+        let ix = self.hook_indices(&self.inner.fulfillment, Hook::Fulfillment);
+        let input_size = ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size();
+        self.run(call, ctx, input_size, |store, instance| {
+            let guest = ix.load(&mut *store, instance)?;
+            let nodes: Vec<_> = nodes.iter().map(Into::into).collect();
+            let defaults: Vec<_> = defaults.iter().map(Into::into).collect();
+            let result = guest.call_fulfill(&mut *store, &ctx.into(), &cart.into(), &nodes, &defaults)?;
+            Ok(result.map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>()).map_err(Into::into))
+        }, |out| guard::check_delivery_options(out, cart, nodes))
+    }
+
+    fn hook_indices<'a, T>(&self, indices: &'a Option<T>, hook: Hook) -> &'a T {
+        indices.as_ref().unwrap_or_else(|| {
+            panic!("plugin {} does not export the {hook} hook", self.inner.digest)
+        })
+    }
+
+    /// The shared life of a call: fresh store, limits, instantiate, call, classify, check.
+    fn run<T: WireSize>(
+        &self,
+        call: CallSettings<'_>,
+        ctx: &Context,
+        input_size: usize,
+        invoke: impl FnOnce(
+            &mut Store<CallState>,
+            &wasmtime::component::Instance,
+        ) -> wasmtime::Result<Result<T, mandi_sdk::PluginError>>,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> HookRun<T> {
+        let started = Instant::now();
+        let limits = call.limits;
+        let state = CallState::new(limits, call.config.clone(), ctx.now_unix_ms, &ctx.request_id);
+        let mut store = Store::new(self.inner.pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        if store.set_fuel(limits.max_fuel).is_err() {
+            unreachable!("fuel is enabled on the engine");
+        }
+        // Ticks are 1 ms by default; one extra tick so a call always gets its full deadline.
+        store.set_epoch_deadline(limits.deadline_ms + 1);
+        store.epoch_deadline_trap();
+
+        let outcome = if input_size > limits.max_input_bytes {
+            Err(HookFailure::InputTooLarge { bytes: input_size, limit_bytes: limits.max_input_bytes })
+        } else {
+            match self.inner.pre.instantiate(&mut store) {
+                Err(err) => Err(classify_instantiation(err, store.data(), limits)),
+                Ok(instance) => match invoke(&mut store, &instance) {
+                    Err(err) => Err(classify(err, store.data(), limits)),
+                    Ok(Err(e)) => Err(HookFailure::PluginError { code: e.code, message: e.message }),
+                    Ok(Ok(output)) => check_output(&output, limits, check).map(|()| output),
+                },
+            }
+        };
+        let fuel_used = limits.max_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let duration = started.elapsed();
+        let state = store.data_mut();
+        let peak_memory_bytes = state.limiter.peak;
+        let (logs, logs_truncated) = state.finish_logs();
+        HookRun {
+            outcome: match outcome {
+                Ok(output) => Outcome::Ok { output },
+                Err(error) => Outcome::Failed { error },
+            },
+            stats: RunStats { duration, fuel_used, peak_memory_bytes },
+            logs,
+            logs_truncated,
+        }
+    }
+}
+
+fn check_output<T: WireSize>(
+    output: &T,
+    limits: &Limits,
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<(), HookFailure> {
+    let size = output.wire_size();
+    if size > limits.max_output_bytes {
+        return Err(HookFailure::InvalidOutput {
+            message: format!("output of {size} bytes exceeds the {} byte limit", limits.max_output_bytes),
+        });
+    }
+    check(output).map_err(|message| HookFailure::InvalidOutput { message })
+}
+
+/// Turns a trap or host error from a call into the failure the caller is told about.
+fn classify(err: wasmtime::Error, state: &CallState, limits: &Limits) -> HookFailure {
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => return HookFailure::Timeout { deadline_ms: limits.deadline_ms },
+        Some(Trap::OutOfFuel) => return HookFailure::FuelExhausted { max_fuel: limits.max_fuel },
+        _ => {}
+    }
+    if state.limiter.refused {
+        return HookFailure::MemoryLimit { limit_bytes: state.limiter.limit() };
+    }
+    let cause = err.root_cause().to_string();
+    let cause = if cause.contains("MemoryOutputPipe") {
+        format!("printed more than the {} byte log limit", limits.max_log_bytes)
+    } else {
+        cause
+    };
+    let message = match state.logs.panic_message() {
+        Some(panic) => format!("{panic} ({cause})"),
+        None => cause,
+    };
+    HookFailure::Trap { message }
+}
+
+fn classify_instantiation(err: wasmtime::Error, state: &CallState, limits: &Limits) -> HookFailure {
+    let message = format!("{err:#}");
+    // The pooling allocator refuses when every slot is taken: back-pressure, not a plugin bug.
+    if message.contains("concurrent") && message.contains("limit") {
+        return HookFailure::Overloaded { message };
+    }
+    classify(err, state, limits)
+}

@@ -1,0 +1,256 @@
+//! The per-call store state: a WASI context with no capabilities, the memory limiter, the log
+//! capture and the deployment's config. A new one is built for every hook call and dropped after.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::wit_host;
+use super::limits::Limits;
+use super::outcome::{LogLevel, LogRecord};
+
+/// A deployment's JSON configuration, validated (an object) and indexed once, shared by calls.
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    json: String,
+    values: HashMap<String, String>,
+}
+
+/// The configuration was not a JSON object.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin config must be a JSON object: {0}")]
+pub struct ConfigError(String);
+
+impl PluginConfig {
+    pub fn empty() -> Self {
+        Self {
+            json: "{}".into(),
+            values: HashMap::new(),
+        }
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| ConfigError(e.to_string()))?;
+        let serde_json::Value::Object(map) = &value else {
+            return Err(ConfigError("found a JSON value that is not an object".into()));
+        };
+        let values = map.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        Ok(Self {
+            json: value.to_string(),
+            values,
+        })
+    }
+
+    pub fn as_json(&self) -> &str {
+        &self.json
+    }
+}
+
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) logs: LogCapture,
+    config: Arc<PluginConfig>,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl CallState {
+    /// `now_unix_ms` and `seed` make the guest's clock and randomness a function of the call's
+    /// inputs: the same input replays to the same output.
+    pub(crate) fn new(limits: &Limits, config: Arc<PluginConfig>, now_unix_ms: i64, seed: &str) -> Self {
+        let stdout = MemoryOutputPipe::new(limits.max_log_bytes);
+        let stderr = MemoryOutputPipe::new(limits.max_log_bytes);
+        let seed_bytes = Sha256::digest(seed.as_bytes()).to_vec();
+        let seed_u128 = u128::from_le_bytes(seed_bytes[..16].try_into().unwrap_or_default());
+        // No preopens, no environment, no arguments, no network: the builder grants nothing by
+        // default, and we only replace the clocks and randomness with deterministic ones.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock(now_unix_ms))
+            .monotonic_clock(FrozenClock(now_unix_ms))
+            .secure_random(Deterministic::new(seed_bytes.clone()))
+            .insecure_random(Deterministic::new(seed_bytes))
+            .insecure_random_seed(seed_u128)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(limits.max_memory_bytes),
+            logs: LogCapture::new(limits.max_log_bytes),
+            config,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Moves what the plugin printed into the log, after the log lines it wrote via the import.
+    pub(crate) fn finish_logs(&mut self) -> (Vec<LogRecord>, bool) {
+        for (pipe, level) in [(&self.stdout, LogLevel::Info), (&self.stderr, LogLevel::Warn)] {
+            let bytes = pipe.contents();
+            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
+                self.logs.push(level, line.to_owned(), Vec::new());
+            }
+        }
+        (std::mem::take(&mut self.logs.records), self.logs.truncated)
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit_host::Host for CallState {
+    fn log(&mut self, level: wit_host::LogLevel, message: String, fields: Vec<(String, String)>) {
+        let level = match level {
+            wit_host::LogLevel::Trace => LogLevel::Trace,
+            wit_host::LogLevel::Debug => LogLevel::Debug,
+            wit_host::LogLevel::Info => LogLevel::Info,
+            wit_host::LogLevel::Warn => LogLevel::Warn,
+            wit_host::LogLevel::Error => LogLevel::Error,
+        };
+        if message.starts_with(PANIC_PREFIX) {
+            // Kept apart from the capped log so the failure can say why even when the log is full.
+            self.logs.panic = Some(message.chars().take(2048).collect());
+        }
+        self.logs.push(level, message, fields);
+    }
+
+    fn config(&mut self) -> String {
+        self.config.json.clone()
+    }
+
+    fn config_value(&mut self, key: String) -> Option<String> {
+        self.config.values.get(&key).cloned()
+    }
+}
+
+/// Log lines of one call, capped in bytes; the first line that does not fit ends the capture.
+/// How the SDK's panic hook starts the line it logs before the panic traps.
+const PANIC_PREFIX: &str = "plugin panicked";
+
+pub(crate) struct LogCapture {
+    records: Vec<LogRecord>,
+    panic: Option<String>,
+    bytes: usize,
+    limit: usize,
+    truncated: bool,
+}
+
+impl LogCapture {
+    fn new(limit: usize) -> Self {
+        Self {
+            records: Vec::new(),
+            panic: None,
+            bytes: 0,
+            limit,
+            truncated: false,
+        }
+    }
+
+    fn push(&mut self, level: LogLevel, message: String, fields: Vec<(String, String)>) {
+        let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        if self.truncated || self.bytes + size > self.limit {
+            self.truncated = true;
+            return;
+        }
+        self.bytes += size;
+        self.records.push(LogRecord {
+            level,
+            message,
+            fields,
+        });
+    }
+
+    /// The last panic message the plugin logged (the SDK logs one before a panic traps).
+    pub(crate) fn panic_message(&self) -> Option<&str> {
+        self.panic.as_deref()
+    }
+}
+
+/// Caps linear memory and table growth, and remembers the peak and whether it had to refuse.
+pub(crate) struct MemoryLimiter {
+    limit: u64,
+    pub(crate) peak: u64,
+    pub(crate) refused: bool,
+}
+
+impl MemoryLimiter {
+    fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            peak: 0,
+            refused: false,
+        }
+    }
+
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+/// Tables only hold function references in Rust plugins; this is generous.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let desired = desired as u64;
+        if desired > self.limit {
+            self.refused = true;
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Wall and monotonic clock that always read the call's `now`: plugins get no clock of their own.
+struct FrozenClock(i64);
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.0).unwrap_or(0))
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.0).unwrap_or(0).saturating_mul(1_000_000)
+    }
+}
