@@ -67,10 +67,19 @@ pub(crate) fn spawn_epoch_ticker(engine: &Engine, tick: Duration) {
     std::thread::Builder::new()
         .name("mandi-epoch".into())
         .spawn(move || {
+            // Ticks are scheduled on absolute instants so sleep overshoot does not accumulate
+            // into deadlines that run late.
+            let mut next = std::time::Instant::now();
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
-                std::thread::sleep(tick);
+                next += tick;
+                let now = std::time::Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
             }
         })
         .expect("spawning the epoch thread");

@@ -52,7 +52,7 @@ impl std::str::FromStr for Hook {
 }
 
 /// Why a blob of bytes is not a loadable plugin. Each variant is a caller error (4xx).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LoadError {
     #[error("component is {size} bytes, over the {limit} byte limit")]
     TooLarge { size: usize, limit: usize },

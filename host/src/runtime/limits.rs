@@ -12,6 +12,8 @@ pub struct Limits {
     /// Wall-clock deadline, enforced by epoch interruption.
     pub deadline_ms: u64,
     /// Fuel (roughly, wasm instructions) a call may burn; deterministic, unlike the deadline.
+    /// The default is far above what the default deadline allows (a tight loop burns about
+    /// 10 G/s here), so the deadline is what normally stops a runaway call.
     pub max_fuel: u64,
     /// Linear memory a call's instance may grow to.
     pub max_memory_bytes: u64,
@@ -27,7 +29,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             deadline_ms: 50,
-            max_fuel: 500_000_000,
+            max_fuel: 4_000_000_000,
             max_memory_bytes: 64 << 20,
             max_input_bytes: 1 << 20,
             max_output_bytes: 256 << 10,

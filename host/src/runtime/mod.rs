@@ -17,7 +17,7 @@ mod state;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Violation};
 use sha2::{Digest, Sha256};
@@ -109,9 +109,13 @@ impl Runtime {
             return Err(LoadError::TooLarge { size: wasm.len(), limit });
         }
         let digest = PluginDigest::of(wasm);
-        if let Some(plugin) = self.loaded.get(&digest) {
-            return Ok(plugin);
-        }
+        // Concurrent loads of one component compile it once; the others wait for that result.
+        self.loaded
+            .try_get_with(digest.clone(), || self.compile_and_link(digest, wasm))
+            .map_err(|err| (*err).clone())
+    }
+
+    fn compile_and_link(&self, digest: PluginDigest, wasm: &[u8]) -> Result<Plugin, LoadError> {
         inspect::check_header(wasm)?;
         let started = Instant::now();
         let (component, from_cache) = self
@@ -123,12 +127,16 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::UnsatisfiedImport(format!("{e:#}")))?;
-        let plugin = Plugin::link(digest.clone(), inspection, pre, wasm.len())?;
+        let plugin = Plugin::link(
+            digest,
+            inspection,
+            pre,
+            LinkInfo { size_bytes: wasm.len(), from_cache, epoch_tick: self.config.epoch_tick },
+        )?;
         tracing::info!(
-            digest = %digest, from_cache, hooks = ?plugin.inner.inspection.hooks,
+            digest = %plugin.digest(), from_cache, hooks = ?plugin.inspection().hooks,
             elapsed_ms = started.elapsed().as_millis() as u64, "plugin loaded"
         );
-        self.loaded.insert(digest, plugin.clone());
         Ok(plugin)
     }
 
@@ -147,11 +155,29 @@ pub struct Plugin {
 struct PluginInner {
     digest: PluginDigest,
     inspection: Inspection,
-    size_bytes: usize,
+    info: LinkInfo,
     pre: InstancePre<CallState>,
     pricing: Option<pricing::GuestIndices>,
     validation: Option<validation::GuestIndices>,
     fulfillment: Option<fulfillment::GuestIndices>,
+}
+
+/// Facts about how a plugin was loaded.
+#[derive(Debug, Clone, Copy)]
+struct LinkInfo {
+    size_bytes: usize,
+    from_cache: bool,
+    epoch_tick: Duration,
+}
+
+impl PluginInner {
+    /// Epoch ticks for a deadline, plus one: the current tick is already partly over, and a
+    /// call must always get at least its full deadline.
+    fn deadline_ticks(&self, limits: &Limits) -> u64 {
+        let tick_us = self.info.epoch_tick.as_micros().max(1);
+        let deadline_us = u128::from(limits.deadline_ms) * 1_000;
+        u64::try_from(deadline_us.div_ceil(tick_us)).unwrap_or(u64::MAX / 2) + 1
+    }
 }
 
 impl fmt::Debug for Plugin {
@@ -175,7 +201,7 @@ impl Plugin {
         digest: PluginDigest,
         inspection: Inspection,
         pre: InstancePre<CallState>,
-        size_bytes: usize,
+        info: LinkInfo,
     ) -> Result<Self, LoadError> {
         let has = |hook| inspection.hooks.contains(&hook);
         let signature = |hook| move |e: wasmtime::Error| LoadError::HookSignature { hook, message: format!("{e:#}") };
@@ -192,7 +218,7 @@ impl Plugin {
             inner: Arc::new(PluginInner {
                 digest,
                 inspection,
-                size_bytes,
+                info,
                 pre,
                 pricing,
                 validation,
@@ -238,7 +264,12 @@ impl Plugin {
     }
 
     pub fn size_bytes(&self) -> usize {
-        self.inner.size_bytes
+        self.inner.info.size_bytes
+    }
+
+    /// True when the compiled artifact came from the disk cache rather than the compiler.
+    pub fn loaded_from_cache(&self) -> bool {
+        self.inner.info.from_cache
     }
 
     pub fn has_hook(&self, hook: Hook) -> bool {
@@ -314,8 +345,7 @@ impl Plugin {
         if store.set_fuel(limits.max_fuel).is_err() {
             unreachable!("fuel is enabled on the engine");
         }
-        // Ticks are 1 ms by default; one extra tick so a call always gets its full deadline.
-        store.set_epoch_deadline(limits.deadline_ms + 1);
+        store.set_epoch_deadline(self.inner.deadline_ticks(limits));
         store.epoch_deadline_trap();
 
         let outcome = if input_size > limits.max_input_bytes {

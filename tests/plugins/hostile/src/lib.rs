@@ -1,1 +1,147 @@
+//! A plugin that misbehaves on purpose. Its deployment config picks the attack, so one
+//! component exercises every way a plugin can go wrong:
+//!
+//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "oversize" | "garbage" | "file" |
+//! "env" | "network" | "clock" | "exit" | "print" | "none"}`
+//!
+//! The tests assert that each attack ends in its own clear failure kind within the limits, and
+//! that the host then serves other plugins normally.
 
+use std::hint::black_box;
+
+use mandi_sdk::prelude::*;
+use serde::Deserialize;
+
+pub struct Hostile;
+
+#[derive(Deserialize)]
+struct Config {
+    attack: String,
+}
+
+impl Pricing for Hostile {
+    fn price(ctx: &Context, cart: &Cart) -> Result<PricingResult> {
+        let config: Config = ctx.config()?;
+        match config.attack.as_str() {
+            "loop" => spin_forever(),
+            "alloc" => allocate_a_gibibyte(),
+            "recursion" => Ok(note(&format!("depth {}", recurse(black_box(0))))),
+            "panic" => panic!("hostile plugin panicked on purpose"),
+            "oversize" => Ok(oversize(cart)),
+            "garbage" => Ok(garbage()),
+            "file" => read_host_file(),
+            "env" => read_environment(),
+            "network" => connect_out(),
+            "clock" => Ok(read_clock()),
+            "exit" => std::process::exit(7),
+            "print" => print_forever(),
+            "none" => Ok(PricingResult::default()),
+            other => Err(PluginError::new("unknown-attack", other)),
+        }
+    }
+}
+
+fn spin_forever() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(1));
+    }
+}
+
+fn allocate_a_gibibyte() -> Result<PricingResult> {
+    let block = vec![1u8; 1 << 30];
+    Ok(note(&format!("allocated {}", black_box(&block).len())))
+}
+
+/// Each frame keeps a buffer alive so the stack grows fast.
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    if black_box(depth) == u64::MAX {
+        return frame[0];
+    }
+    recurse(depth + 1) + frame[1]
+}
+
+/// Returns far more than the output limit allows, with each item individually valid.
+fn oversize(cart: &Cart) -> PricingResult {
+    let mut result = PricingResult::default();
+    for i in 0..5_000 {
+        result.adjust(Adjustment::order(
+            AdjustmentKind::AmountOff(Money::zero(cart.currency.clone())),
+            format!("SPAM-{i}"),
+            "x".repeat(512),
+        ));
+    }
+    result
+}
+
+/// Targets a line that does not exist and takes more than 100% off.
+fn garbage() -> PricingResult {
+    let mut result = PricingResult::default();
+    result.adjust(Adjustment::line(
+        999,
+        AdjustmentKind::PercentOff(Percent::from_bps(50_000)),
+        "GARBAGE",
+        "",
+    ));
+    result
+}
+
+/// Reports what it could read, so a test can tell a leak from a refusal.
+fn read_host_file() -> Result<PricingResult> {
+    match std::fs::read_to_string("/etc/passwd") {
+        Ok(text) => Ok(note(&format!("LEAKED {}", text.lines().next().unwrap_or("")))),
+        Err(err) => Err(PluginError::new("sandbox", format!("cannot read /etc/passwd: {err}"))),
+    }
+}
+
+fn read_environment() -> Result<PricingResult> {
+    let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    match std::env::var("HOME") {
+        Ok(home) => Ok(note(&format!("LEAKED HOME={home}"))),
+        Err(err) => Err(PluginError::new(
+            "sandbox",
+            format!("HOME: {err}; {} variables visible", vars.len()),
+        )),
+    }
+}
+
+fn connect_out() -> Result<PricingResult> {
+    match std::net::TcpStream::connect("127.0.0.1:5432") {
+        Ok(_) => Ok(note("LEAKED a connection to 127.0.0.1:5432")),
+        Err(err) => Err(PluginError::new("sandbox", format!("connect 127.0.0.1:5432: {err}"))),
+    }
+}
+
+/// What std's clocks say inside the sandbox: the test compares it with the call's `now`.
+fn read_clock() -> PricingResult {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let start = std::time::Instant::now();
+    let mut spin = 0u64;
+    for i in 0..100_000 {
+        spin = black_box(spin + i);
+    }
+    let elapsed = start.elapsed().as_nanos();
+    note(&format!("wall={wall} elapsed={elapsed}"))
+}
+
+fn print_forever() -> ! {
+    loop {
+        println!("{}", "chatty ".repeat(100));
+    }
+}
+
+fn note(message: &str) -> PricingResult {
+    let mut result = PricingResult::default();
+    result.adjust(Adjustment::order(
+        AdjustmentKind::PercentOff(Percent::ZERO),
+        "NOTE",
+        message,
+    ));
+    result
+}
+
+mandi_sdk::export_plugin!(Hostile: pricing);

@@ -1,0 +1,119 @@
+//! The real `mandi` binary: `plugin inspect` and `plugin run`, including its errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn mandi(args: &[&str]) -> Output {
+    Command::new(mandi_tests::mandi_bin())
+        .args(args)
+        .arg("--no-cache")
+        .output()
+        .expect("running mandi")
+}
+
+fn json_stdout(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn write_temp(name: &str, contents: &str) -> tempfile::TempPath {
+    let file = tempfile::Builder::new().prefix(name).suffix(".json").tempfile().expect("temp file");
+    std::fs::write(file.path(), contents).expect("write temp file");
+    file.into_temp_path()
+}
+
+#[test]
+fn inspect_prints_contract_and_hooks() {
+    let wasm = mandi_tests::plugin_path("tira");
+    let out = mandi(&["plugin", "inspect", path(&wasm)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json_stdout(&out);
+    assert_eq!(report["contract"], "mandi:commerce@0.1.0");
+    assert_eq!(report["hooks"], serde_json::json!(["pricing"]));
+    assert!(report["digest"].as_str().unwrap_or_default().starts_with("sha256:"));
+}
+
+#[test]
+fn run_prints_output_and_costs() {
+    let wasm = mandi_tests::plugin_path("hostile");
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let config = write_temp("cfg", r#"{"attack": "none"}"#);
+    let out = mandi(&[
+        "plugin", "run", "--hook", "pricing", "--input", path(&input), "--config", path(&config), path(&wasm),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json_stdout(&out);
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["hook"], "pricing");
+    assert_eq!(report["output"]["adjustments"], serde_json::json!([]));
+    assert!(report["fuel_used"].as_u64().unwrap_or_default() > 0);
+    assert!(report["peak_memory_bytes"].as_u64().unwrap_or_default() > 0);
+    assert!(report["duration_us"].as_u64().is_some());
+}
+
+#[test]
+fn run_reports_a_failed_hook_with_its_kind_and_exit_status_3() {
+    let wasm = mandi_tests::plugin_path("hostile");
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let config = write_temp("cfg", r#"{"attack": "loop"}"#);
+    let out = mandi(&[
+        "plugin", "run", "--hook", "pricing", "--input", path(&input), "--config", path(&config), path(&wasm),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let report = json_stdout(&out);
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["error"]["kind"], "timeout");
+    assert_eq!(report["error"]["deadline_ms"], 50);
+}
+
+#[test]
+fn malformed_input_is_a_clear_usage_error() {
+    let wasm = mandi_tests::plugin_path("tira");
+    let input = write_temp("bad", r#"{"cart": {"currency": "INR", "lines": [{"sku": 5}]}}"#);
+    let out = mandi(&["plugin", "run", "--hook", "pricing", "--input", path(&input), path(&wasm)]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid run input") && stderr.contains("line 1"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn config_must_be_an_object() {
+    let wasm = mandi_tests::plugin_path("tira");
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let config = write_temp("cfg", "[1, 2]");
+    let out = mandi(&[
+        "plugin", "run", "--hook", "pricing", "--input", path(&input), "--config", path(&config), path(&wasm),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be a JSON object"));
+}
+
+#[test]
+fn running_a_hook_the_plugin_lacks_names_the_hooks_it_has() {
+    let wasm = mandi_tests::plugin_path("tira");
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let out = mandi(&["plugin", "run", "--hook", "fulfillment", "--input", path(&input), path(&wasm)]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not export the fulfillment hook (it exports: pricing)"), "{stderr}");
+}
+
+#[test]
+fn inspecting_a_non_component_fails_clearly() {
+    let file = write_temp("not-wasm", "hello");
+    let out = mandi(&["plugin", "inspect", path(&file)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a WebAssembly binary"));
+}
