@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::runtime::{CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "mandi", version, about = "Mandi: one checkout, every brand's rules as WebAssembly plugins")]
+#[command(
+    name = "mandi",
+    version,
+    about = "Mandi: one checkout, every brand's rules as WebAssembly plugins"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -139,12 +143,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(PluginCommand::Run { hook, input, config, limits, file, cache }) => {
+        Command::Plugin(PluginCommand::Run {
+            hook,
+            input,
+            config,
+            limits,
+            file,
+            cache,
+        }) => {
             let input: RunInput = read_json(&input, "run input")?;
             let config = match config {
                 Some(path) => {
                     let text = read_text(&path, "config")?;
-                    PluginConfig::from_json(&text).with_context(|| format!("in {}", path.display()))?
+                    PluginConfig::from_json(&text)
+                        .with_context(|| format!("in {}", path.display()))?
                 }
                 None => PluginConfig::empty(),
             };
@@ -175,7 +187,12 @@ fn run_hook(
 ) -> anyhow::Result<ExitCode> {
     let call = CallSettings { config, limits };
     let ctx = input.context.unwrap_or_else(local_context);
-    let priced = || input.priced_cart.clone().unwrap_or_else(|| PricedCart::unadjusted(input.cart.clone()));
+    let priced = || {
+        input
+            .priced_cart
+            .clone()
+            .unwrap_or_else(|| PricedCart::unadjusted(input.cart.clone()))
+    };
     let plugin_id = plugin.digest().to_string();
     let failed = match hook {
         Hook::Pricing => report(hook, plugin_id, plugin.price(call, &ctx, &input.cart))?,
@@ -186,11 +203,19 @@ fn run_hook(
             plugin.fulfill(call, &ctx, &priced(), &input.nodes, &input.defaults),
         )?,
     };
-    Ok(if failed { ExitCode::from(EXIT_HOOK_FAILED) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(EXIT_HOOK_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Prints the run and says whether the hook failed.
-fn report<T: Serialize>(hook: Hook, plugin: String, run: crate::runtime::HookRun<T>) -> anyhow::Result<bool> {
+fn report<T: Serialize>(
+    hook: Hook,
+    plugin: String,
+    run: crate::runtime::HookRun<T>,
+) -> anyhow::Result<bool> {
     let failed = run.output().is_err();
     print_json(&RunReport { hook, plugin, run })?;
     Ok(failed)
@@ -211,14 +236,16 @@ fn local_context() -> Context {
 }
 
 fn load(runtime: &Runtime, file: &Path) -> anyhow::Result<Plugin> {
-    let wasm = std::fs::read(file).with_context(|| format!("cannot read component {}", file.display()))?;
+    let wasm =
+        std::fs::read(file).with_context(|| format!("cannot read component {}", file.display()))?;
     runtime
         .load(&wasm)
         .with_context(|| format!("cannot load {}", file.display()))
 }
 
 fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} file {}", path.display()))
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {what} file {}", path.display()))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
@@ -232,5 +259,9 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 fn join_hooks(hooks: &[Hook]) -> String {
-    hooks.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+    hooks
+        .iter()
+        .map(|h| h.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -25,7 +25,10 @@ impl Context {
     }
 
     /// One top-level key of the configuration; `Ok(None)` when the key is absent.
-    pub fn config_value<T: serde::de::DeserializeOwned>(&self, key: &str) -> crate::Result<Option<T>> {
+    pub fn config_value<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> crate::Result<Option<T>> {
         crate::__private::host::config_value(key)
             .map(|json| serde_json::from_str(&json).map_err(invalid_config))
             .transpose()
@@ -47,5 +50,8 @@ impl Context {
 
 #[cfg(feature = "guest")]
 fn invalid_config(err: serde_json::Error) -> crate::PluginError {
-    crate::PluginError::new("invalid-config", format!("configuration does not match: {err}"))
+    crate::PluginError::new(
+        "invalid-config",
+        format!("configuration does not match: {err}"),
+    )
 }

@@ -2,8 +2,18 @@
 
 /// Export a plugin type's hooks from the component:
 ///
-/// ```ignore
+/// ```
+/// # use mandi_sdk::prelude::*;
+/// # struct MyBrand;
+/// # impl Pricing for MyBrand {
+/// #     fn price(_: &Context, _: &Cart) -> Result<PricingResult> { Ok(PricingResult::default()) }
+/// # }
+/// # impl Fulfillment for MyBrand {
+/// #     fn fulfill(_: &Context, _: &PricedCart, _: &[FulfillmentNode], defaults: &[DeliveryOption])
+/// #         -> Result<Vec<DeliveryOption>> { Ok(defaults.to_vec()) }
+/// # }
 /// mandi_sdk::export_plugin!(MyBrand: pricing, fulfillment);
+/// # fn main() {}
 /// ```
 ///
 /// Name exactly the hooks the type implements (`pricing`, `validation`, `fulfillment`); the

@@ -1,7 +1,9 @@
 //! The three hooks a plugin can implement. Implement any subset on one type and list them in
 //! [`export_plugin!`](crate::export_plugin); the host discovers which ones the component exports.
 
-use crate::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Result, Violation};
+use crate::{
+    Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Result, Violation,
+};
 
 /// Propose price adjustments for a cart. The host applies them with guardrails (no line below
 /// zero, total discount at most the subtotal) and attributes each one to this plugin.

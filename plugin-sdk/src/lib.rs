@@ -4,7 +4,7 @@
 //! plain Rust crate. Implement the hook traits you need on one type, export it, and build for
 //! `wasm32-wasip2`:
 //!
-//! ```ignore
+//! ```
 //! use mandi_sdk::prelude::*;
 //!
 //! struct MyBrand;
@@ -24,6 +24,7 @@
 //! }
 //!
 //! mandi_sdk::export_plugin!(MyBrand: pricing);
+//! # fn main() {}
 //! ```
 //!
 //! `cargo test` runs the same code natively through [`testing::Harness`]; no wasm needed.

@@ -81,7 +81,11 @@ impl Money {
 
     /// The smaller of two amounts of the same currency.
     pub fn min(self, other: Money) -> Money {
-        if other.amount < self.amount { other } else { self }
+        if other.amount < self.amount {
+            other
+        } else {
+            self
+        }
     }
 
     fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
@@ -129,16 +133,13 @@ impl Percent {
     /// This share of `amount`, rounded half away from zero to the minor unit — the same rule the
     /// host uses when it applies a percent adjustment, so a plugin's arithmetic matches the quote.
     pub fn of(self, amount: &Money) -> Money {
-        Money::new(
-            percent_of(amount.amount, self.0),
-            amount.currency.clone(),
-        )
+        Money::new(percent_of(amount.amount, self.0), amount.currency.clone())
     }
 }
 
 impl fmt::Display for Percent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 100 == 0 {
+        if self.0.is_multiple_of(100) {
             write!(f, "{}%", self.0 / 100)
         } else {
             write!(f, "{}.{:02}%", self.0 / 100, self.0 % 100)
@@ -162,7 +163,10 @@ mod tests {
     fn percent_rounds_half_away_from_zero() {
         assert_eq!(Percent::from_bps(1_000).of(&Money::inr(1_005)).amount, 101); // 100.5
         assert_eq!(Percent::from_bps(1_000).of(&Money::inr(1_004)).amount, 100); // 100.4
-        assert_eq!(Percent::from_bps(1_000).of(&Money::inr(-1_005)).amount, -101);
+        assert_eq!(
+            Percent::from_bps(1_000).of(&Money::inr(-1_005)).amount,
+            -101
+        );
         assert_eq!(Percent::HUNDRED.of(&Money::inr(i64::MAX)).amount, i64::MAX);
     }
 

@@ -1,13 +1,29 @@
 //! Run a plugin's hooks natively in `cargo test`, with the same configuration and logging the
 //! host gives it, and build carts without ceremony.
 //!
-//! ```ignore
-//! use mandi_sdk::testing::{line, CartBuilder, Harness};
+//! ```
+//! use mandi_sdk::prelude::*;
+//! use mandi_sdk::testing::{line, CartBuilder, Harness, LineExt};
+//!
+//! struct MyBrand;
+//! impl Pricing for MyBrand {
+//!     fn price(ctx: &Context, cart: &Cart) -> Result<PricingResult> {
+//!         let percent: u32 = ctx.config_value("percent")?.unwrap_or(0);
+//!         let mut result = PricingResult::default();
+//!         for (i, line) in cart.indexed_lines() {
+//!             if line.product.category == "staples" {
+//!                 let kind = AdjustmentKind::PercentOff(Percent::from_percent(percent));
+//!                 result.adjust(Adjustment::line(i, kind, "STAPLES", "Staples offer"));
+//!             }
+//!         }
+//!         Ok(result)
+//!     }
+//! }
 //!
 //! let cart = CartBuilder::inr().line(line("RICE-5KG", 12, 45_000).category("staples")).build();
-//! let harness = Harness::new().config(serde_json::json!({ "tiers": [] }));
+//! let harness = Harness::new().config(serde_json::json!({ "percent": 5 }));
 //! let result = harness.price::<MyBrand>(&cart).unwrap();
-//! assert!(harness.logs().is_empty());
+//! assert_eq!(result.adjustments[0].kind, AdjustmentKind::PercentOff(Percent::from_bps(500)));
 //! ```
 
 use std::cell::RefCell;

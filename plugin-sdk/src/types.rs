@@ -45,9 +45,9 @@ pub struct CartLine {
 impl CartLine {
     /// unit price x quantity (saturating: the host bounds quantities long before this matters).
     pub fn subtotal(&self) -> Money {
-        self.unit_price.times(self.quantity).unwrap_or_else(|_| {
-            Money::new(i64::MAX, self.unit_price.currency.clone())
-        })
+        self.unit_price
+            .times(self.quantity)
+            .unwrap_or_else(|_| Money::new(i64::MAX, self.unit_price.currency.clone()))
     }
 }
 
@@ -89,7 +89,9 @@ impl Cart {
     }
 
     pub fn has_coupon(&self, code: &str) -> bool {
-        self.coupon_codes.iter().any(|c| c.eq_ignore_ascii_case(code))
+        self.coupon_codes
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(code))
     }
 
     /// Lines with their index, which is how adjustments, violations and assignments name them.
@@ -170,7 +172,11 @@ impl Adjustment {
         }
     }
 
-    pub fn order(kind: AdjustmentKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn order(
+        kind: AdjustmentKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             target: Target::Order,
             kind,

@@ -28,7 +28,11 @@ fn path(p: &Path) -> &str {
 }
 
 fn write_temp(name: &str, contents: &str) -> tempfile::TempPath {
-    let file = tempfile::Builder::new().prefix(name).suffix(".json").tempfile().expect("temp file");
+    let file = tempfile::Builder::new()
+        .prefix(name)
+        .suffix(".json")
+        .tempfile()
+        .expect("temp file");
     std::fs::write(file.path(), contents).expect("write temp file");
     file.into_temp_path()
 }
@@ -37,11 +41,20 @@ fn write_temp(name: &str, contents: &str) -> tempfile::TempPath {
 fn inspect_prints_contract_and_hooks() {
     let wasm = mandi_tests::plugin_path("tira");
     let out = mandi(&["plugin", "inspect", path(&wasm)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json_stdout(&out);
     assert_eq!(report["contract"], "mandi:commerce@0.1.0");
     assert_eq!(report["hooks"], serde_json::json!(["pricing"]));
-    assert!(report["digest"].as_str().unwrap_or_default().starts_with("sha256:"));
+    assert!(
+        report["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("sha256:")
+    );
 }
 
 #[test]
@@ -50,9 +63,21 @@ fn run_prints_output_and_costs() {
     let input = mandi_tests::samples_dir().join("cart.json");
     let config = write_temp("cfg", r#"{"attack": "none"}"#);
     let out = mandi(&[
-        "plugin", "run", "--hook", "pricing", "--input", path(&input), "--config", path(&config), path(&wasm),
+        "plugin",
+        "run",
+        "--hook",
+        "pricing",
+        "--input",
+        path(&input),
+        "--config",
+        path(&config),
+        path(&wasm),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json_stdout(&out);
     assert_eq!(report["status"], "ok");
     assert_eq!(report["hook"], "pricing");
@@ -68,7 +93,15 @@ fn run_reports_a_failed_hook_with_its_kind_and_exit_status_3() {
     let input = mandi_tests::samples_dir().join("cart.json");
     let config = write_temp("cfg", r#"{"attack": "loop"}"#);
     let out = mandi(&[
-        "plugin", "run", "--hook", "pricing", "--input", path(&input), "--config", path(&config), path(&wasm),
+        "plugin",
+        "run",
+        "--hook",
+        "pricing",
+        "--input",
+        path(&input),
+        "--config",
+        path(&config),
+        path(&wasm),
     ]);
     assert_eq!(out.status.code(), Some(3));
     let report = json_stdout(&out);
@@ -80,11 +113,25 @@ fn run_reports_a_failed_hook_with_its_kind_and_exit_status_3() {
 #[test]
 fn malformed_input_is_a_clear_usage_error() {
     let wasm = mandi_tests::plugin_path("tira");
-    let input = write_temp("bad", r#"{"cart": {"currency": "INR", "lines": [{"sku": 5}]}}"#);
-    let out = mandi(&["plugin", "run", "--hook", "pricing", "--input", path(&input), path(&wasm)]);
+    let input = write_temp(
+        "bad",
+        r#"{"cart": {"currency": "INR", "lines": [{"sku": 5}]}}"#,
+    );
+    let out = mandi(&[
+        "plugin",
+        "run",
+        "--hook",
+        "pricing",
+        "--input",
+        path(&input),
+        path(&wasm),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("invalid run input") && stderr.contains("line 1"), "{stderr}");
+    assert!(
+        stderr.contains("invalid run input") && stderr.contains("line 1"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -94,7 +141,15 @@ fn config_must_be_an_object() {
     let input = mandi_tests::samples_dir().join("cart.json");
     let config = write_temp("cfg", "[1, 2]");
     let out = mandi(&[
-        "plugin", "run", "--hook", "pricing", "--input", path(&input), "--config", path(&config), path(&wasm),
+        "plugin",
+        "run",
+        "--hook",
+        "pricing",
+        "--input",
+        path(&input),
+        "--config",
+        path(&config),
+        path(&wasm),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be a JSON object"));
@@ -104,10 +159,21 @@ fn config_must_be_an_object() {
 fn running_a_hook_the_plugin_lacks_names_the_hooks_it_has() {
     let wasm = mandi_tests::plugin_path("tira");
     let input = mandi_tests::samples_dir().join("cart.json");
-    let out = mandi(&["plugin", "run", "--hook", "fulfillment", "--input", path(&input), path(&wasm)]);
+    let out = mandi(&[
+        "plugin",
+        "run",
+        "--hook",
+        "fulfillment",
+        "--input",
+        path(&input),
+        path(&wasm),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("does not export the fulfillment hook (it exports: pricing)"), "{stderr}");
+    assert!(
+        stderr.contains("does not export the fulfillment hook (it exports: pricing)"),
+        "{stderr}"
+    );
 }
 
 #[test]

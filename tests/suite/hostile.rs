@@ -26,7 +26,14 @@ fn attack(name: &str) -> HookRun<PricingResult> {
 
 fn attack_with(name: &str, limits: &Limits) -> HookRun<PricingResult> {
     let config = config(json!({ "attack": name }));
-    hostile().price(CallSettings { config: &config, limits }, &context("evil"), &cart())
+    hostile().price(
+        CallSettings {
+            config: &config,
+            limits,
+        },
+        &context("evil"),
+        &cart(),
+    )
 }
 
 fn failure(run: &HookRun<PricingResult>) -> &HookFailure {
@@ -36,17 +43,26 @@ fn failure(run: &HookRun<PricingResult>) -> &HookFailure {
 /// A well-behaved call right after, in the same process and runtime.
 fn assert_host_still_serves() {
     let run = attack("none");
-    assert_eq!(run.output().expect("a good call succeeds"), &PricingResult::default());
+    assert_eq!(
+        run.output().expect("a good call succeeds"),
+        &PricingResult::default()
+    );
 }
 
 #[test]
 fn endless_loop_times_out_at_its_deadline() {
-    let limits = Limits { deadline_ms: 50, ..Limits::default() };
+    let limits = Limits {
+        deadline_ms: 50,
+        ..Limits::default()
+    };
     let started = Instant::now();
     let run = attack_with("loop", &limits);
     let elapsed = started.elapsed();
     assert_eq!(failure(&run), &HookFailure::Timeout { deadline_ms: 50 });
-    assert!(elapsed >= Duration::from_millis(50), "stopped early: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(50),
+        "stopped early: {elapsed:?}"
+    );
     // Generous bound: this checks "does not hang", not speed.
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
     assert_host_still_serves();
@@ -54,9 +70,18 @@ fn endless_loop_times_out_at_its_deadline() {
 
 #[test]
 fn fuel_budget_stops_a_loop_deterministically() {
-    let limits = Limits { max_fuel: 1_000_000, deadline_ms: 5_000, ..Limits::default() };
+    let limits = Limits {
+        max_fuel: 1_000_000,
+        deadline_ms: 5_000,
+        ..Limits::default()
+    };
     let run = attack_with("loop", &limits);
-    assert_eq!(failure(&run), &HookFailure::FuelExhausted { max_fuel: 1_000_000 });
+    assert_eq!(
+        failure(&run),
+        &HookFailure::FuelExhausted {
+            max_fuel: 1_000_000
+        }
+    );
     assert_eq!(run.stats.fuel_used, 1_000_000);
     assert_host_still_serves();
 }
@@ -66,7 +91,9 @@ fn gibibyte_allocation_hits_the_memory_limit() {
     let run = attack("alloc");
     assert_eq!(
         failure(&run),
-        &HookFailure::MemoryLimit { limit_bytes: Limits::default().max_memory_bytes }
+        &HookFailure::MemoryLimit {
+            limit_bytes: Limits::default().max_memory_bytes
+        }
     );
     assert!(run.stats.peak_memory_bytes <= Limits::default().max_memory_bytes);
     assert_host_still_serves();
@@ -92,7 +119,10 @@ fn panic_traps_with_the_panic_message() {
     let HookFailure::Trap { message } = failure(&run) else {
         panic!("expected a trap, got {:?}", run.output());
     };
-    assert!(message.contains("hostile plugin panicked on purpose"), "{message}");
+    assert!(
+        message.contains("hostile plugin panicked on purpose"),
+        "{message}"
+    );
     assert_host_still_serves();
 }
 
@@ -102,7 +132,10 @@ fn oversize_output_is_refused() {
     let HookFailure::InvalidOutput { message } = failure(&run) else {
         panic!("expected invalid output, got {:?}", run.output());
     };
-    assert!(message.contains("exceeds the 262144 byte limit"), "{message}");
+    assert!(
+        message.contains("exceeds the 262144 byte limit"),
+        "{message}"
+    );
     assert_host_still_serves();
 }
 
@@ -129,7 +162,10 @@ fn host_files_are_not_visible() {
 fn environment_is_empty() {
     let run = attack("env");
     let HookFailure::PluginError { message, .. } = failure(&run) else {
-        panic!("the plugin must not see the environment: {:?}", run.output());
+        panic!(
+            "the plugin must not see the environment: {:?}",
+            run.output()
+        );
     };
     assert!(message.ends_with("; 0 variables visible"), "{message}");
 }
@@ -169,15 +205,26 @@ fn exit_is_a_trap() {
 #[test]
 fn printing_past_the_log_limit_traps_and_keeps_the_log_capped() {
     let run = attack("print");
-    assert!(matches!(failure(&run), HookFailure::Trap { .. }), "{:?}", run.output());
+    assert!(
+        matches!(failure(&run), HookFailure::Trap { .. }),
+        "{:?}",
+        run.output()
+    );
     assert!(run.logs_truncated);
     let logged: usize = run.logs.iter().map(|l| l.message.len()).sum();
-    assert!(logged <= Limits::default().max_log_bytes, "{logged} bytes of logs kept");
+    assert!(
+        logged <= Limits::default().max_log_bytes,
+        "{logged} bytes of logs kept"
+    );
 }
 
 #[test]
 fn a_looping_plugin_does_not_stall_another_call() {
-    let limits = Limits { deadline_ms: 500, max_fuel: u64::MAX / 4, ..Limits::default() };
+    let limits = Limits {
+        deadline_ms: 500,
+        max_fuel: u64::MAX / 4,
+        ..Limits::default()
+    };
     hostile(); // loaded and compiled up front: this measures calls, not compilation
     let looping = std::thread::spawn(move || attack_with("loop", &limits));
     // While the loop burns its deadline on another thread, good calls complete promptly.
@@ -189,6 +236,8 @@ fn a_looping_plugin_does_not_stall_another_call() {
     let good_calls = started.elapsed();
     let looped = looping.join().expect("loop thread");
     assert_eq!(failure(&looped), &HookFailure::Timeout { deadline_ms: 500 });
-    assert!(good_calls < Duration::from_millis(400), "good calls took {good_calls:?}");
+    assert!(
+        good_calls < Duration::from_millis(400),
+        "good calls took {good_calls:?}"
+    );
 }
-

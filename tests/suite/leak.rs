@@ -8,7 +8,11 @@ use serde_json::json;
 #[cfg(target_os = "linux")]
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("rss field");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("rss field");
     pages * 4096
 }
 
@@ -16,10 +20,23 @@ fn rss_bytes() -> u64 {
 #[test]
 fn repeated_attacks_do_not_leak_host_memory() {
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime starts");
-    let plugin = runtime.load(&mandi_tests::plugin_bytes("hostile")).expect("loads");
-    let limits = Limits { deadline_ms: 5, ..Limits::default() };
+    let plugin = runtime
+        .load(&mandi_tests::plugin_bytes("hostile"))
+        .expect("loads");
+    let limits = Limits {
+        deadline_ms: 5,
+        ..Limits::default()
+    };
     let round = || {
-        for name in ["alloc", "recursion", "panic", "oversize", "garbage", "exit", "loop"] {
+        for name in [
+            "alloc",
+            "recursion",
+            "panic",
+            "oversize",
+            "garbage",
+            "exit",
+            "loop",
+        ] {
             let run = attack(&plugin, name, &limits);
             assert!(run.output().is_err(), "{name} should fail");
         }
@@ -33,7 +50,11 @@ fn repeated_attacks_do_not_leak_host_memory() {
         round();
     }
     let grown = rss_bytes().saturating_sub(before);
-    assert!(grown < 32 << 20, "resident memory grew by {} KiB over 30 rounds", grown >> 10);
+    assert!(
+        grown < 32 << 20,
+        "resident memory grew by {} KiB over 30 rounds",
+        grown >> 10
+    );
 }
 
 fn attack(
@@ -53,5 +74,12 @@ fn attack(
         utc_offset_minutes: 0,
     };
     let cart = CartBuilder::inr().line(line("SKU-1", 1, 100)).build();
-    plugin.price(CallSettings { config: &config, limits }, &ctx, &cart)
+    plugin.price(
+        CallSettings {
+            config: &config,
+            limits,
+        },
+        &ctx,
+        &cart,
+    )
 }

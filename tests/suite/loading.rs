@@ -10,21 +10,33 @@ fn load_wat(wat: &str) -> Result<mandi_host::runtime::Plugin, LoadError> {
 
 #[test]
 fn example_plugins_report_contract_and_hooks() {
-    let jiomart = runtime().load(&mandi_tests::plugin_bytes("jiomart")).expect("loads");
+    let jiomart = runtime()
+        .load(&mandi_tests::plugin_bytes("jiomart"))
+        .expect("loads");
     assert_eq!(jiomart.inspection().contract, "mandi:commerce@0.1.0");
     assert_eq!(
         jiomart.inspection().hooks,
         [Hook::Pricing, Hook::Validation, Hook::Fulfillment]
     );
-    let tira = runtime().load(&mandi_tests::plugin_bytes("tira")).expect("loads");
+    let tira = runtime()
+        .load(&mandi_tests::plugin_bytes("tira"))
+        .expect("loads");
     assert_eq!(tira.inspection().hooks, [Hook::Pricing]);
-    let netmeds = runtime().load(&mandi_tests::plugin_bytes("netmeds")).expect("loads");
-    assert_eq!(netmeds.inspection().hooks, [Hook::Validation, Hook::Fulfillment]);
+    let netmeds = runtime()
+        .load(&mandi_tests::plugin_bytes("netmeds"))
+        .expect("loads");
+    assert_eq!(
+        netmeds.inspection().hooks,
+        [Hook::Validation, Hook::Fulfillment]
+    );
 }
 
 #[test]
 fn random_bytes_are_not_wasm() {
-    assert!(matches!(runtime().load(b"definitely not wasm"), Err(LoadError::NotWasm)));
+    assert!(matches!(
+        runtime().load(b"definitely not wasm"),
+        Err(LoadError::NotWasm)
+    ));
 }
 
 #[test]
@@ -36,7 +48,10 @@ fn core_module_is_refused_with_a_build_hint() {
 
 #[test]
 fn component_without_hooks_is_refused() {
-    assert!(matches!(load_wat("(component)").unwrap_err(), LoadError::NoHooks));
+    assert!(matches!(
+        load_wat("(component)").unwrap_err(),
+        LoadError::NoHooks
+    ));
 }
 
 /// A component exporting a `price` function (of the wrong type) under the given interface name.
@@ -65,7 +80,13 @@ fn unknown_contract_version_is_refused() {
 fn hook_with_the_wrong_signature_is_refused() {
     let err = load_wat(&pricing_export("mandi:commerce/pricing@0.1.0")).unwrap_err();
     assert!(
-        matches!(err, LoadError::HookSignature { hook: Hook::Pricing, .. }),
+        matches!(
+            err,
+            LoadError::HookSignature {
+                hook: Hook::Pricing,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -94,7 +115,10 @@ fn oversize_component_is_refused_before_compiling() {
     })
     .expect("runtime");
     let err = small.load(&mandi_tests::plugin_bytes("tira")).unwrap_err();
-    assert!(matches!(err, LoadError::TooLarge { limit: 1_000, .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::TooLarge { limit: 1_000, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -109,13 +133,21 @@ fn compiled_artifacts_are_reused_across_runtimes() {
         .expect("runtime")
     };
     let wasm = mandi_tests::plugin_bytes("tira");
-    assert!(!make().load(&wasm).expect("first load compiles").loaded_from_cache());
+    assert!(
+        !make()
+            .load(&wasm)
+            .expect("first load compiles")
+            .loaded_from_cache()
+    );
     let artifacts: Vec<_> = std::fs::read_dir(dir.path()).expect("cache dir").collect();
     assert_eq!(artifacts.len(), 1, "one artifact per component and engine");
     let name = artifacts[0].as_ref().expect("entry").file_name();
     let name = name.to_string_lossy();
     let digest = mandi_host::runtime::PluginDigest::of(&wasm).hex();
-    assert!(name.starts_with(&digest) && name.ends_with(".cwasm"), "{name}");
+    assert!(
+        name.starts_with(&digest) && name.ends_with(".cwasm"),
+        "{name}"
+    );
     // A second runtime (another process, another node) loads the artifact instead of compiling.
     let plugin = make().load(&wasm).expect("second load deserializes");
     assert!(plugin.loaded_from_cache());

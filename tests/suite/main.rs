@@ -30,5 +30,8 @@ pub fn context(tenant: &str) -> Context {
 }
 
 pub fn config(json: serde_json::Value) -> Arc<mandi_host::runtime::PluginConfig> {
-    Arc::new(mandi_host::runtime::PluginConfig::from_json(&json.to_string()).expect("config is an object"))
+    Arc::new(
+        mandi_host::runtime::PluginConfig::from_json(&json.to_string())
+            .expect("config is an object"),
+    )
 }

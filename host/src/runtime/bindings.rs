@@ -110,9 +110,7 @@ impl From<&c::Adjustment> for wit::Adjustment {
             kind: match &x.kind {
                 c::AdjustmentKind::PercentOff(p) => wit::AdjustmentKind::PercentOff(p.bps()),
                 c::AdjustmentKind::AmountOff(m) => wit::AdjustmentKind::AmountOff(money(m)),
-                c::AdjustmentKind::PriceOverride(m) => {
-                    wit::AdjustmentKind::PriceOverride(money(m))
-                }
+                c::AdjustmentKind::PriceOverride(m) => wit::AdjustmentKind::PriceOverride(money(m)),
             },
             code: x.code.clone(),
             message: x.message.clone(),

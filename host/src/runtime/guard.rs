@@ -86,11 +86,13 @@ pub(crate) fn check_delivery_options(
                 return Err(format!("{at}: line {} is assigned more than once", a.line));
             }
             *slot = true;
-            let node = nodes
-                .get(a.node_id.as_str())
-                .ok_or_else(|| format!("{at}: line {} goes to unknown node `{}`", a.line, a.node_id))?;
+            let node = nodes.get(a.node_id.as_str()).ok_or_else(|| {
+                format!("{at}: line {} goes to unknown node `{}`", a.line, a.node_id)
+            })?;
             let line = &lines[a.line as usize];
-            let units = taken.entry((node.id.as_str(), line.sku.as_str())).or_default();
+            let units = taken
+                .entry((node.id.as_str(), line.sku.as_str()))
+                .or_default();
             *units += u64::from(line.quantity);
             if *units > u64::from(node.stock_of(&line.sku)) {
                 return Err(format!(
@@ -110,7 +112,9 @@ fn check_line(at: &str, line: u32, len: usize) -> Check {
     if (line as usize) < len {
         Ok(())
     } else {
-        Err(format!("{at}: line {line} does not exist (the cart has {len} lines)"))
+        Err(format!(
+            "{at}: line {line} does not exist (the cart has {len} lines)"
+        ))
     }
 }
 
@@ -251,15 +255,21 @@ mod tests {
             .line(line("A", 2, 100))
             .line(line("A", 2, 100))
             .priced();
-        let nodes = [node("N1", "warehouse", "400001", &[("A", 3)]), node("N2", "store", "400002", &[("A", 2)])];
+        let nodes = [
+            node("N1", "warehouse", "400001", &[("A", 3)]),
+            node("N2", "store", "400002", &[("A", 2)]),
+        ];
         assert!(check_delivery_options(&[option(&[(0, "N1"), (1, "N2")])], &cart, &nodes).is_ok());
-        let err = check_delivery_options(&[option(&[(0, "N1"), (1, "N1")])], &cart, &nodes).unwrap_err();
+        let err =
+            check_delivery_options(&[option(&[(0, "N1"), (1, "N1")])], &cart, &nodes).unwrap_err();
         assert!(err.contains("does not have 4 of `A`"), "{err}");
         let err = check_delivery_options(&[option(&[(0, "N1")])], &cart, &nodes).unwrap_err();
         assert!(err.contains("line 1 is not assigned"), "{err}");
-        let err = check_delivery_options(&[option(&[(0, "N1"), (0, "N2")])], &cart, &nodes).unwrap_err();
+        let err =
+            check_delivery_options(&[option(&[(0, "N1"), (0, "N2")])], &cart, &nodes).unwrap_err();
         assert!(err.contains("more than once"), "{err}");
-        let err = check_delivery_options(&[option(&[(0, "N1"), (1, "X")])], &cart, &nodes).unwrap_err();
+        let err =
+            check_delivery_options(&[option(&[(0, "N1"), (1, "X")])], &cart, &nodes).unwrap_err();
         assert!(err.contains("unknown node `X`"), "{err}");
     }
 
@@ -270,26 +280,67 @@ mod tests {
             adjustments: vec![adj],
             free_items: vec![],
         };
-        let ok = Adjustment::line(0, AdjustmentKind::PercentOff(Percent::from_percent(10)), "X", "");
+        let ok = Adjustment::line(
+            0,
+            AdjustmentKind::PercentOff(Percent::from_percent(10)),
+            "X",
+            "",
+        );
         assert!(check_pricing(&with(ok), &cart).is_ok());
-        let bad_line = Adjustment::line(3, AdjustmentKind::PercentOff(Percent::from_percent(10)), "X", "");
-        assert!(check_pricing(&with(bad_line), &cart).unwrap_err().contains("line 3 does not exist"));
-        let over = Adjustment::order(AdjustmentKind::PercentOff(Percent::from_bps(10_001)), "X", "");
-        assert!(check_pricing(&with(over), &cart).unwrap_err().contains("over 100%"));
+        let bad_line = Adjustment::line(
+            3,
+            AdjustmentKind::PercentOff(Percent::from_percent(10)),
+            "X",
+            "",
+        );
+        assert!(
+            check_pricing(&with(bad_line), &cart)
+                .unwrap_err()
+                .contains("line 3 does not exist")
+        );
+        let over = Adjustment::order(
+            AdjustmentKind::PercentOff(Percent::from_bps(10_001)),
+            "X",
+            "",
+        );
+        assert!(
+            check_pricing(&with(over), &cart)
+                .unwrap_err()
+                .contains("over 100%")
+        );
         let usd = Adjustment::order(AdjustmentKind::AmountOff(Money::new(5, "USD")), "X", "");
-        assert!(check_pricing(&with(usd), &cart).unwrap_err().contains("cart is in INR"));
+        assert!(
+            check_pricing(&with(usd), &cart)
+                .unwrap_err()
+                .contains("cart is in INR")
+        );
         let negative = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(-5)), "X", "");
-        assert!(check_pricing(&with(negative), &cart).unwrap_err().contains("negative"));
-        let order_override = Adjustment::order(AdjustmentKind::PriceOverride(Money::inr(5)), "X", "");
-        assert!(check_pricing(&with(order_override), &cart).unwrap_err().contains("line target"));
+        assert!(
+            check_pricing(&with(negative), &cart)
+                .unwrap_err()
+                .contains("negative")
+        );
+        let order_override =
+            Adjustment::order(AdjustmentKind::PriceOverride(Money::inr(5)), "X", "");
+        assert!(
+            check_pricing(&with(order_override), &cart)
+                .unwrap_err()
+                .contains("line target")
+        );
         let no_code = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(5)), " ", "");
-        assert!(check_pricing(&with(no_code), &cart).unwrap_err().contains("code is empty"));
+        assert!(
+            check_pricing(&with(no_code), &cart)
+                .unwrap_err()
+                .contains("code is empty")
+        );
     }
 
     #[test]
     fn wire_size_grows_with_strings() {
         let small = CartBuilder::inr().line(line("A", 1, 100)).build();
-        let big = CartBuilder::inr().line(line(&"A".repeat(10_000), 1, 100)).build();
+        let big = CartBuilder::inr()
+            .line(line(&"A".repeat(10_000), 1, 100))
+            .build();
         assert!(big.wire_size() >= small.wire_size() + 9_999);
     }
 }

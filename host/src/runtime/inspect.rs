@@ -47,7 +47,9 @@ impl std::str::FromStr for Hook {
         Hook::ALL
             .into_iter()
             .find(|h| h.as_str() == s)
-            .ok_or_else(|| format!("unknown hook `{s}`: expected pricing, validation or fulfillment"))
+            .ok_or_else(|| {
+                format!("unknown hook `{s}`: expected pricing, validation or fulfillment")
+            })
     }
 }
 
@@ -65,7 +67,9 @@ pub enum LoadError {
     CoreModule,
     #[error("invalid component: {0}")]
     Invalid(String),
-    #[error("exports no Mandi hook (expected one of {CONTRACT_PACKAGE}/pricing, validation, fulfillment)")]
+    #[error(
+        "exports no Mandi hook (expected one of {CONTRACT_PACKAGE}/pricing, validation, fulfillment)"
+    )]
     NoHooks,
     #[error(
         "built against contract {CONTRACT_PACKAGE}@{found}, which this host does not support \
@@ -156,7 +160,10 @@ mod tests {
 
     #[test]
     fn header_check_tells_modules_from_components() {
-        assert!(matches!(check_header(b"hello world"), Err(LoadError::NotWasm)));
+        assert!(matches!(
+            check_header(b"hello world"),
+            Err(LoadError::NotWasm)
+        ));
         assert!(matches!(
             check_header(b"\0asm\x01\0\0\0"),
             Err(LoadError::CoreModule)

@@ -19,7 +19,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Violation};
+use mandi_sdk::{
+    Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Violation,
+};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
@@ -72,7 +74,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,7 +110,10 @@ impl Runtime {
     pub fn load(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
         let limit = self.config.max_component_bytes;
         if wasm.len() > limit {
-            return Err(LoadError::TooLarge { size: wasm.len(), limit });
+            return Err(LoadError::TooLarge {
+                size: wasm.len(),
+                limit,
+            });
         }
         let digest = PluginDigest::of(wasm);
         // Concurrent loads of one component compile it once; the others wait for that result.
@@ -131,7 +138,11 @@ impl Runtime {
             digest,
             inspection,
             pre,
-            LinkInfo { size_bytes: wasm.len(), from_cache, epoch_tick: self.config.epoch_tick },
+            LinkInfo {
+                size_bytes: wasm.len(),
+                from_cache,
+                epoch_tick: self.config.epoch_tick,
+            },
         )?;
         tracing::info!(
             digest = %plugin.digest(), from_cache, hooks = ?plugin.inspection().hooks,
@@ -204,7 +215,12 @@ impl Plugin {
         info: LinkInfo,
     ) -> Result<Self, LoadError> {
         let has = |hook| inspection.hooks.contains(&hook);
-        let signature = |hook| move |e: wasmtime::Error| LoadError::HookSignature { hook, message: format!("{e:#}") };
+        let signature = |hook| {
+            move |e: wasmtime::Error| LoadError::HookSignature {
+                hook,
+                message: format!("{e:#}"),
+            }
+        };
         let pricing = has(Hook::Pricing)
             .then(|| pricing::GuestIndices::new(&pre).map_err(signature(Hook::Pricing)))
             .transpose()?;
@@ -233,24 +249,39 @@ impl Plugin {
     /// mismatched component is refused at load time rather than failing every call.
     fn check_signatures(&self) -> Result<(), LoadError> {
         let inner = &self.inner;
-        let state = CallState::new(&Limits::default(), Arc::new(PluginConfig::empty()), 0, "load");
+        let state = CallState::new(
+            &Limits::default(),
+            Arc::new(PluginConfig::empty()),
+            0,
+            "load",
+        );
         let mut store = Store::new(inner.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
-        store.set_fuel(Limits::default().max_fuel).map_err(|e| LoadError::Instantiation(e.to_string()))?;
+        store
+            .set_fuel(Limits::default().max_fuel)
+            .map_err(|e| LoadError::Instantiation(e.to_string()))?;
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = inner
             .pre
             .instantiate(&mut store)
             .map_err(|e| LoadError::Instantiation(format!("{e:#}")))?;
-        let signature = |hook| move |e: wasmtime::Error| LoadError::HookSignature { hook, message: format!("{e:#}") };
+        let signature = |hook| {
+            move |e: wasmtime::Error| LoadError::HookSignature {
+                hook,
+                message: format!("{e:#}"),
+            }
+        };
         if let Some(ix) = &inner.pricing {
-            ix.load(&mut store, &instance).map_err(signature(Hook::Pricing))?;
+            ix.load(&mut store, &instance)
+                .map_err(signature(Hook::Pricing))?;
         }
         if let Some(ix) = &inner.validation {
-            ix.load(&mut store, &instance).map_err(signature(Hook::Validation))?;
+            ix.load(&mut store, &instance)
+                .map_err(signature(Hook::Validation))?;
         }
         if let Some(ix) = &inner.fulfillment {
-            ix.load(&mut store, &instance).map_err(signature(Hook::Fulfillment))?;
+            ix.load(&mut store, &instance)
+                .map_err(signature(Hook::Fulfillment))?;
         }
         Ok(())
     }
@@ -278,25 +309,49 @@ impl Plugin {
 
     /// Runs the pricing hook. Panics if the component does not export it: check
     /// [`has_hook`](Self::has_hook) (deployments are only made to hooks a component has).
-    pub fn price(&self, call: CallSettings<'_>, ctx: &Context, cart: &Cart) -> HookRun<PricingResult> {
+    pub fn price(
+        &self,
+        call: CallSettings<'_>,
+        ctx: &Context,
+        cart: &Cart,
+    ) -> HookRun<PricingResult> {
         let ix = self.hook_indices(&self.inner.pricing, Hook::Pricing);
         let input_size = ctx.wire_size() + cart.wire_size();
-        self.run(call, ctx, input_size, |store, instance| {
-            let guest = ix.load(&mut *store, instance)?;
-            let result = guest.call_price(&mut *store, &ctx.into(), &cart.into())?;
-            Ok(result.map(PricingResult::from).map_err(Into::into))
-        }, |out| guard::check_pricing(out, cart))
+        self.run(
+            call,
+            ctx,
+            input_size,
+            |store, instance| {
+                let guest = ix.load(&mut *store, instance)?;
+                let result = guest.call_price(&mut *store, &ctx.into(), &cart.into())?;
+                Ok(result.map(PricingResult::from).map_err(Into::into))
+            },
+            |out| guard::check_pricing(out, cart),
+        )
     }
 
     /// Runs the validation hook (see [`price`](Self::price) on missing hooks).
-    pub fn validate(&self, call: CallSettings<'_>, ctx: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>> {
+    pub fn validate(
+        &self,
+        call: CallSettings<'_>,
+        ctx: &Context,
+        cart: &PricedCart,
+    ) -> HookRun<Vec<Violation>> {
         let ix = self.hook_indices(&self.inner.validation, Hook::Validation);
         let input_size = ctx.wire_size() + cart.wire_size();
-        self.run(call, ctx, input_size, |store, instance| {
-            let guest = ix.load(&mut *store, instance)?;
-            let result = guest.call_validate(&mut *store, &ctx.into(), &cart.into())?;
-            Ok(result.map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>()).map_err(Into::into))
-        }, |out| guard::check_violations(out, cart))
+        self.run(
+            call,
+            ctx,
+            input_size,
+            |store, instance| {
+                let guest = ix.load(&mut *store, instance)?;
+                let result = guest.call_validate(&mut *store, &ctx.into(), &cart.into())?;
+                Ok(result
+                    .map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>())
+                    .map_err(Into::into))
+            },
+            |out| guard::check_violations(out, cart),
+        )
     }
 
     /// Runs the fulfillment hook (see [`price`](Self::price) on missing hooks).
@@ -309,19 +364,37 @@ impl Plugin {
         defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>> {
         let ix = self.hook_indices(&self.inner.fulfillment, Hook::Fulfillment);
-        let input_size = ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size();
-        self.run(call, ctx, input_size, |store, instance| {
-            let guest = ix.load(&mut *store, instance)?;
-            let nodes: Vec<_> = nodes.iter().map(Into::into).collect();
-            let defaults: Vec<_> = defaults.iter().map(Into::into).collect();
-            let result = guest.call_fulfill(&mut *store, &ctx.into(), &cart.into(), &nodes, &defaults)?;
-            Ok(result.map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>()).map_err(Into::into))
-        }, |out| guard::check_delivery_options(out, cart, nodes))
+        let input_size =
+            ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size();
+        self.run(
+            call,
+            ctx,
+            input_size,
+            |store, instance| {
+                let guest = ix.load(&mut *store, instance)?;
+                let nodes: Vec<_> = nodes.iter().map(Into::into).collect();
+                let defaults: Vec<_> = defaults.iter().map(Into::into).collect();
+                let result = guest.call_fulfill(
+                    &mut *store,
+                    &ctx.into(),
+                    &cart.into(),
+                    &nodes,
+                    &defaults,
+                )?;
+                Ok(result
+                    .map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>())
+                    .map_err(Into::into))
+            },
+            |out| guard::check_delivery_options(out, cart, nodes),
+        )
     }
 
     fn hook_indices<'a, T>(&self, indices: &'a Option<T>, hook: Hook) -> &'a T {
         indices.as_ref().unwrap_or_else(|| {
-            panic!("plugin {} does not export the {hook} hook", self.inner.digest)
+            panic!(
+                "plugin {} does not export the {hook} hook",
+                self.inner.digest
+            )
         })
     }
 
@@ -339,7 +412,12 @@ impl Plugin {
     ) -> HookRun<T> {
         let started = Instant::now();
         let limits = call.limits;
-        let state = CallState::new(limits, call.config.clone(), ctx.now_unix_ms, &ctx.request_id);
+        let state = CallState::new(
+            limits,
+            call.config.clone(),
+            ctx.now_unix_ms,
+            &ctx.request_id,
+        );
         let mut store = Store::new(self.inner.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         if store.set_fuel(limits.max_fuel).is_err() {
@@ -349,18 +427,26 @@ impl Plugin {
         store.epoch_deadline_trap();
 
         let outcome = if input_size > limits.max_input_bytes {
-            Err(HookFailure::InputTooLarge { bytes: input_size, limit_bytes: limits.max_input_bytes })
+            Err(HookFailure::InputTooLarge {
+                bytes: input_size,
+                limit_bytes: limits.max_input_bytes,
+            })
         } else {
             match self.inner.pre.instantiate(&mut store) {
                 Err(err) => Err(classify_instantiation(err, store.data(), limits)),
                 Ok(instance) => match invoke(&mut store, &instance) {
                     Err(err) => Err(classify(err, store.data(), limits)),
-                    Ok(Err(e)) => Err(HookFailure::PluginError { code: e.code, message: e.message }),
+                    Ok(Err(e)) => Err(HookFailure::PluginError {
+                        code: e.code,
+                        message: e.message,
+                    }),
                     Ok(Ok(output)) => check_output(&output, limits, check).map(|()| output),
                 },
             }
         };
-        let fuel_used = limits.max_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = limits
+            .max_fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
         let duration = started.elapsed();
         let state = store.data_mut();
         let peak_memory_bytes = state.limiter.peak;
@@ -370,7 +456,11 @@ impl Plugin {
                 Ok(output) => Outcome::Ok { output },
                 Err(error) => Outcome::Failed { error },
             },
-            stats: RunStats { duration, fuel_used, peak_memory_bytes },
+            stats: RunStats {
+                duration,
+                fuel_used,
+                peak_memory_bytes,
+            },
             logs,
             logs_truncated,
         }
@@ -385,7 +475,10 @@ fn check_output<T: WireSize>(
     let size = output.wire_size();
     if size > limits.max_output_bytes {
         return Err(HookFailure::InvalidOutput {
-            message: format!("output of {size} bytes exceeds the {} byte limit", limits.max_output_bytes),
+            message: format!(
+                "output of {size} bytes exceeds the {} byte limit",
+                limits.max_output_bytes
+            ),
         });
     }
     check(output).map_err(|message| HookFailure::InvalidOutput { message })
@@ -394,16 +487,29 @@ fn check_output<T: WireSize>(
 /// Turns a trap or host error from a call into the failure the caller is told about.
 fn classify(err: wasmtime::Error, state: &CallState, limits: &Limits) -> HookFailure {
     match err.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => return HookFailure::Timeout { deadline_ms: limits.deadline_ms },
-        Some(Trap::OutOfFuel) => return HookFailure::FuelExhausted { max_fuel: limits.max_fuel },
+        Some(Trap::Interrupt) => {
+            return HookFailure::Timeout {
+                deadline_ms: limits.deadline_ms,
+            };
+        }
+        Some(Trap::OutOfFuel) => {
+            return HookFailure::FuelExhausted {
+                max_fuel: limits.max_fuel,
+            };
+        }
         _ => {}
     }
     if state.limiter.refused {
-        return HookFailure::MemoryLimit { limit_bytes: state.limiter.limit() };
+        return HookFailure::MemoryLimit {
+            limit_bytes: state.limiter.limit(),
+        };
     }
     let cause = err.root_cause().to_string();
     let cause = if cause.contains("MemoryOutputPipe") {
-        format!("printed more than the {} byte log limit", limits.max_log_bytes)
+        format!(
+            "printed more than the {} byte log limit",
+            limits.max_log_bytes
+        )
     } else {
         cause
     };

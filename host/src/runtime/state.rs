@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
+};
 
 use super::bindings::wit_host;
 use super::limits::Limits;
@@ -39,9 +41,14 @@ impl PluginConfig {
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| ConfigError(e.to_string()))?;
         let serde_json::Value::Object(map) = &value else {
-            return Err(ConfigError("found a JSON value that is not an object".into()));
+            return Err(ConfigError(
+                "found a JSON value that is not an object".into(),
+            ));
         };
-        let values = map.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        let values = map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
         Ok(Self {
             json: value.to_string(),
             values,
@@ -66,7 +73,12 @@ pub(crate) struct CallState {
 impl CallState {
     /// `now_unix_ms` and `seed` make the guest's clock and randomness a function of the call's
     /// inputs: the same input replays to the same output.
-    pub(crate) fn new(limits: &Limits, config: Arc<PluginConfig>, now_unix_ms: i64, seed: &str) -> Self {
+    pub(crate) fn new(
+        limits: &Limits,
+        config: Arc<PluginConfig>,
+        now_unix_ms: i64,
+        seed: &str,
+    ) -> Self {
         let stdout = MemoryOutputPipe::new(limits.max_log_bytes);
         let stderr = MemoryOutputPipe::new(limits.max_log_bytes);
         let seed_bytes = Sha256::digest(seed.as_bytes()).to_vec();
@@ -95,9 +107,15 @@ impl CallState {
 
     /// Moves what the plugin printed into the log, after the log lines it wrote via the import.
     pub(crate) fn finish_logs(&mut self) -> (Vec<LogRecord>, bool) {
-        for (pipe, level) in [(&self.stdout, LogLevel::Info), (&self.stderr, LogLevel::Warn)] {
+        for (pipe, level) in [
+            (&self.stdout, LogLevel::Info),
+            (&self.stderr, LogLevel::Warn),
+        ] {
             let bytes = pipe.contents();
-            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.is_empty())
+            {
                 self.logs.push(level, line.to_owned(), Vec::new());
             }
         }

@@ -28,9 +28,7 @@ impl<T: crate::Validation> validation_world::exports::mandi::commerce::validatio
     }
 }
 
-impl<T: crate::Fulfillment> fulfillment_world::exports::mandi::commerce::fulfillment::Guest
-    for T
-{
+impl<T: crate::Fulfillment> fulfillment_world::exports::mandi::commerce::fulfillment::Guest for T {
     fn fulfill(
         ctx: wit::Context,
         cart: wit::PricedCart,
