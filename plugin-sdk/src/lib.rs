@@ -69,3 +69,8 @@ pub mod prelude {
 
 // Lets the export macros name this crate as `mandi_sdk` from inside it and from plugins alike.
 extern crate self as mandi_sdk;
+
+/// Compiles the README's examples as doctests, so the guide cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
