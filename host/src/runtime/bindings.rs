@@ -9,125 +9,225 @@ use mandi_sdk as c;
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "mandi:commerce/plugin@0.1.0",
+    // Inputs borrow from the host's own values: no copy of every cart string per call.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });
 
 pub(crate) use exports::mandi::commerce::{fulfillment, pricing, validation};
 pub(crate) use mandi::commerce::host as wit_host;
 use mandi::commerce::types as wit;
 
-fn money(m: &c::Money) -> wit::Money {
-    wit::Money {
+// Inputs: borrowed views of the host's values. Nested lists need backing storage that outlives
+// the call, so each `with_*` builds it on the stack and hands the view to a closure.
+
+fn money(m: &c::Money) -> wit::MoneyParam<'_> {
+    wit::MoneyParam {
         amount: m.amount,
-        currency: m.currency.clone(),
+        currency: &m.currency,
     }
 }
 
-fn from_money(m: wit::Money) -> c::Money {
-    c::Money::new(m.amount, m.currency)
+fn strs(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
 }
 
-fn attributes(list: &[c::Attribute]) -> Vec<wit::Attribute> {
+fn attributes(list: &[c::Attribute]) -> Vec<wit::Attribute<'_>> {
     list.iter()
         .map(|a| wit::Attribute {
-            key: a.key.clone(),
-            value: a.value.clone(),
+            key: &a.key,
+            value: &a.value,
         })
         .collect()
 }
 
-impl From<&c::Context> for wit::Context {
-    fn from(x: &c::Context) -> Self {
+impl<'a> From<&'a c::Context> for wit::Context<'a> {
+    fn from(x: &'a c::Context) -> Self {
         Self {
-            tenant_id: x.tenant_id.clone(),
-            request_id: x.request_id.clone(),
+            tenant_id: &x.tenant_id,
+            request_id: &x.request_id,
             now_unix_ms: x.now_unix_ms,
-            time_zone: x.time_zone.clone(),
+            time_zone: &x.time_zone,
             utc_offset_minutes: x.utc_offset_minutes,
         }
     }
 }
 
-impl From<&c::Cart> for wit::Cart {
-    fn from(x: &c::Cart) -> Self {
-        Self {
-            currency: x.currency.clone(),
-            lines: x
-                .lines
+pub(crate) fn with_cart<R>(cart: &c::Cart, f: impl FnOnce(wit::Cart<'_>) -> R) -> R {
+    let tags: Vec<Vec<&str>> = cart.lines.iter().map(|l| strs(&l.product.tags)).collect();
+    let line_attributes: Vec<Vec<wit::Attribute<'_>>> = cart
+        .lines
+        .iter()
+        .map(|l| attributes(&l.product.attributes))
+        .collect();
+    let lines: Vec<wit::CartLine<'_>> = cart
+        .lines
+        .iter()
+        .zip(tags.iter().zip(&line_attributes))
+        .map(|(l, (tags, attributes))| wit::CartLine {
+            sku: &l.sku,
+            quantity: l.quantity,
+            unit_price: money(&l.unit_price),
+            product: wit::Product {
+                title: &l.product.title,
+                category: &l.product.category,
+                brand: &l.product.brand,
+                tags,
+                attributes,
+            },
+        })
+        .collect();
+    let customer_tags = strs(&cart.customer.tags);
+    let coupon_codes = strs(&cart.coupon_codes);
+    let cart_attributes = attributes(&cart.attributes);
+    f(wit::Cart {
+        currency: &cart.currency,
+        lines: &lines,
+        customer: wit::Customer {
+            id: cart.customer.id.as_deref(),
+            segment: cart.customer.segment.as_deref(),
+            tags: &customer_tags,
+        },
+        shipping_address: cart.shipping_address.as_ref().map(|a| wit::Address {
+            line1: &a.line1,
+            pincode: &a.pincode,
+            city: &a.city,
+            state: &a.state,
+            country: &a.country,
+        }),
+        coupon_codes: &coupon_codes,
+        attributes: &cart_attributes,
+    })
+}
+
+fn adjustment(x: &c::Adjustment) -> wit::AdjustmentParam<'_> {
+    wit::AdjustmentParam {
+        target: match x.target {
+            c::Target::Line(i) => wit::Target::Line(i),
+            c::Target::Order => wit::Target::Order,
+        },
+        kind: match &x.kind {
+            c::AdjustmentKind::PercentOff(p) => wit::AdjustmentKindParam::PercentOff(p.bps()),
+            c::AdjustmentKind::AmountOff(m) => wit::AdjustmentKindParam::AmountOff(money(m)),
+            c::AdjustmentKind::PriceOverride(m) => {
+                wit::AdjustmentKindParam::PriceOverride(money(m))
+            }
+        },
+        code: &x.code,
+        message: &x.message,
+    }
+}
+
+pub(crate) fn with_priced_cart<R>(
+    priced: &c::PricedCart,
+    f: impl FnOnce(wit::PricedCart<'_>) -> R,
+) -> R {
+    let lines: Vec<wit::PricedLine<'_>> = priced
+        .lines
+        .iter()
+        .map(|l| wit::PricedLine {
+            line: l.line,
+            unit_price: money(&l.unit_price),
+            subtotal: money(&l.subtotal),
+            discount: money(&l.discount),
+            total: money(&l.total),
+        })
+        .collect();
+    let adjustments: Vec<_> = priced.adjustments.iter().map(adjustment).collect();
+    with_cart(&priced.cart, |cart| {
+        f(wit::PricedCart {
+            cart,
+            lines: &lines,
+            adjustments: &adjustments,
+            subtotal: money(&priced.subtotal),
+            discount: money(&priced.discount),
+            total: money(&priced.total),
+        })
+    })
+}
+
+pub(crate) fn with_nodes<R>(
+    nodes: &[c::FulfillmentNode],
+    f: impl FnOnce(&[wit::FulfillmentNode<'_>]) -> R,
+) -> R {
+    let stock: Vec<Vec<wit::StockLevel<'_>>> = nodes
+        .iter()
+        .map(|n| {
+            n.stock
                 .iter()
-                .map(|l| wit::CartLine {
-                    sku: l.sku.clone(),
-                    quantity: l.quantity,
-                    unit_price: money(&l.unit_price),
-                    product: wit::Product {
-                        title: l.product.title.clone(),
-                        category: l.product.category.clone(),
-                        brand: l.product.brand.clone(),
-                        tags: l.product.tags.clone(),
-                        attributes: attributes(&l.product.attributes),
-                    },
+                .map(|s| wit::StockLevel {
+                    sku: &s.sku,
+                    quantity: s.quantity,
                 })
-                .collect(),
-            customer: wit::Customer {
-                id: x.customer.id.clone(),
-                segment: x.customer.segment.clone(),
-                tags: x.customer.tags.clone(),
-            },
-            shipping_address: x.shipping_address.as_ref().map(|a| wit::Address {
-                line1: a.line1.clone(),
-                pincode: a.pincode.clone(),
-                city: a.city.clone(),
-                state: a.state.clone(),
-                country: a.country.clone(),
-            }),
-            coupon_codes: x.coupon_codes.clone(),
-            attributes: attributes(&x.attributes),
-        }
-    }
+                .collect()
+        })
+        .collect();
+    let tags: Vec<Vec<&str>> = nodes.iter().map(|n| strs(&n.tags)).collect();
+    let nodes: Vec<wit::FulfillmentNode<'_>> = nodes
+        .iter()
+        .zip(stock.iter().zip(&tags))
+        .map(|(n, (stock, tags))| wit::FulfillmentNode {
+            id: &n.id,
+            kind: &n.kind,
+            pincode: &n.pincode,
+            stock,
+            tags,
+        })
+        .collect();
+    f(&nodes)
 }
 
-impl From<&c::Target> for wit::Target {
-    fn from(x: &c::Target) -> Self {
-        match x {
-            c::Target::Line(i) => Self::Line(*i),
-            c::Target::Order => Self::Order,
-        }
-    }
+pub(crate) fn with_delivery_options<R>(
+    options: &[c::DeliveryOption],
+    f: impl FnOnce(&[wit::DeliveryOptionParam<'_>]) -> R,
+) -> R {
+    let assignments: Vec<Vec<wit::LineAssignmentParam<'_>>> = options
+        .iter()
+        .map(|o| {
+            o.assignments
+                .iter()
+                .map(|a| wit::LineAssignmentParam {
+                    line: a.line,
+                    node_id: &a.node_id,
+                })
+                .collect()
+        })
+        .collect();
+    let options: Vec<wit::DeliveryOptionParam<'_>> = options
+        .iter()
+        .zip(&assignments)
+        .map(|(o, assignments)| wit::DeliveryOptionParam {
+            code: &o.code,
+            method: &o.method,
+            assignments,
+            cost: money(&o.cost),
+            eta_minutes: o.eta_minutes,
+            label: &o.label,
+        })
+        .collect();
+    f(&options)
 }
 
-impl From<wit::Target> for c::Target {
-    fn from(x: wit::Target) -> Self {
-        match x {
-            wit::Target::Line(i) => Self::Line(i),
-            wit::Target::Order => Self::Order,
-        }
-    }
+// Outputs: owned values lifted from the guest, moved into the contract types.
+
+fn from_money(m: wit::MoneyResult) -> c::Money {
+    c::Money::new(m.amount, m.currency)
 }
 
-impl From<&c::Adjustment> for wit::Adjustment {
-    fn from(x: &c::Adjustment) -> Self {
+impl From<wit::AdjustmentResult> for c::Adjustment {
+    fn from(x: wit::AdjustmentResult) -> Self {
         Self {
-            target: (&x.target).into(),
-            kind: match &x.kind {
-                c::AdjustmentKind::PercentOff(p) => wit::AdjustmentKind::PercentOff(p.bps()),
-                c::AdjustmentKind::AmountOff(m) => wit::AdjustmentKind::AmountOff(money(m)),
-                c::AdjustmentKind::PriceOverride(m) => wit::AdjustmentKind::PriceOverride(money(m)),
+            target: match x.target {
+                wit::Target::Line(i) => c::Target::Line(i),
+                wit::Target::Order => c::Target::Order,
             },
-            code: x.code.clone(),
-            message: x.message.clone(),
-        }
-    }
-}
-
-impl From<wit::Adjustment> for c::Adjustment {
-    fn from(x: wit::Adjustment) -> Self {
-        Self {
-            target: x.target.into(),
             kind: match x.kind {
-                wit::AdjustmentKind::PercentOff(bps) => {
+                wit::AdjustmentKindResult::PercentOff(bps) => {
                     c::AdjustmentKind::PercentOff(c::Percent::from_bps(bps))
                 }
-                wit::AdjustmentKind::AmountOff(m) => c::AdjustmentKind::AmountOff(from_money(m)),
-                wit::AdjustmentKind::PriceOverride(m) => {
+                wit::AdjustmentKindResult::AmountOff(m) => {
+                    c::AdjustmentKind::AmountOff(from_money(m))
+                }
+                wit::AdjustmentKindResult::PriceOverride(m) => {
                     c::AdjustmentKind::PriceOverride(from_money(m))
                 }
             },
@@ -137,70 +237,8 @@ impl From<wit::Adjustment> for c::Adjustment {
     }
 }
 
-impl From<&c::PricedCart> for wit::PricedCart {
-    fn from(x: &c::PricedCart) -> Self {
-        Self {
-            cart: (&x.cart).into(),
-            lines: x
-                .lines
-                .iter()
-                .map(|l| wit::PricedLine {
-                    line: l.line,
-                    unit_price: money(&l.unit_price),
-                    subtotal: money(&l.subtotal),
-                    discount: money(&l.discount),
-                    total: money(&l.total),
-                })
-                .collect(),
-            adjustments: x.adjustments.iter().map(Into::into).collect(),
-            subtotal: money(&x.subtotal),
-            discount: money(&x.discount),
-            total: money(&x.total),
-        }
-    }
-}
-
-impl From<&c::FulfillmentNode> for wit::FulfillmentNode {
-    fn from(x: &c::FulfillmentNode) -> Self {
-        Self {
-            id: x.id.clone(),
-            kind: x.kind.clone(),
-            pincode: x.pincode.clone(),
-            stock: x
-                .stock
-                .iter()
-                .map(|s| wit::StockLevel {
-                    sku: s.sku.clone(),
-                    quantity: s.quantity,
-                })
-                .collect(),
-            tags: x.tags.clone(),
-        }
-    }
-}
-
-impl From<&c::DeliveryOption> for wit::DeliveryOption {
-    fn from(x: &c::DeliveryOption) -> Self {
-        Self {
-            code: x.code.clone(),
-            method: x.method.clone(),
-            assignments: x
-                .assignments
-                .iter()
-                .map(|a| wit::LineAssignment {
-                    line: a.line,
-                    node_id: a.node_id.clone(),
-                })
-                .collect(),
-            cost: money(&x.cost),
-            eta_minutes: x.eta_minutes,
-            label: x.label.clone(),
-        }
-    }
-}
-
-impl From<wit::DeliveryOption> for c::DeliveryOption {
-    fn from(x: wit::DeliveryOption) -> Self {
+impl From<wit::DeliveryOptionResult> for c::DeliveryOption {
+    fn from(x: wit::DeliveryOptionResult) -> Self {
         Self {
             code: x.code,
             method: x.method,

@@ -323,7 +323,9 @@ impl Plugin {
             input_size,
             |store, instance| {
                 let guest = ix.load(&mut *store, instance)?;
-                let result = guest.call_price(&mut *store, &ctx.into(), &cart.into())?;
+                let result = bindings::with_cart(cart, |cart| {
+                    guest.call_price(&mut *store, ctx.into(), cart)
+                })?;
                 Ok(result.map(PricingResult::from).map_err(Into::into))
             },
             |out| guard::check_pricing(out, cart),
@@ -345,7 +347,9 @@ impl Plugin {
             input_size,
             |store, instance| {
                 let guest = ix.load(&mut *store, instance)?;
-                let result = guest.call_validate(&mut *store, &ctx.into(), &cart.into())?;
+                let result = bindings::with_priced_cart(cart, |cart| {
+                    guest.call_validate(&mut *store, ctx.into(), cart)
+                })?;
                 Ok(result
                     .map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>())
                     .map_err(Into::into))
@@ -372,15 +376,13 @@ impl Plugin {
             input_size,
             |store, instance| {
                 let guest = ix.load(&mut *store, instance)?;
-                let nodes: Vec<_> = nodes.iter().map(Into::into).collect();
-                let defaults: Vec<_> = defaults.iter().map(Into::into).collect();
-                let result = guest.call_fulfill(
-                    &mut *store,
-                    &ctx.into(),
-                    &cart.into(),
-                    &nodes,
-                    &defaults,
-                )?;
+                let result = bindings::with_priced_cart(cart, |cart| {
+                    bindings::with_nodes(nodes, |nodes| {
+                        bindings::with_delivery_options(defaults, |defaults| {
+                            guest.call_fulfill(&mut *store, ctx.into(), cart, nodes, defaults)
+                        })
+                    })
+                })?;
                 Ok(result
                     .map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>())
                     .map_err(Into::into))
