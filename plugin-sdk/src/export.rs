@@ -18,22 +18,29 @@
 ///
 /// Name exactly the hooks the type implements (`pricing`, `validation`, `fulfillment`); the
 /// component then exports those and nothing else.
+///
+/// Off wasm32 the macro expands to nothing: a native build (tests, benchmarks, several brands
+/// linked into one binary) is a plain library, and component export names are not valid
+/// native symbol names anyway.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ident : $($hook:ident),+ $(,)?) => {
         $( $crate::export_plugin!(@hook $plugin $hook); )+
     };
     (@hook $plugin:ident pricing) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::bindings::pricing_world::export_pricing!(
             $plugin with_types_in $crate::__private::bindings::pricing_world
         );
     };
     (@hook $plugin:ident validation) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::bindings::validation_world::export_validation!(
             $plugin with_types_in $crate::__private::bindings::validation_world
         );
     };
     (@hook $plugin:ident fulfillment) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::bindings::fulfillment_world::export_fulfillment!(
             $plugin with_types_in $crate::__private::bindings::fulfillment_world
         );

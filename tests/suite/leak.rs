@@ -50,7 +50,10 @@ fn repeated_attacks_do_not_leak_host_memory() {
         round();
     }
     let grown = rss_bytes().saturating_sub(before);
-    eprintln!("resident memory growth over 30 rounds of 7 attacks: {} KiB", grown >> 10);
+    eprintln!(
+        "resident memory growth over 30 rounds of 7 attacks: {} KiB",
+        grown >> 10
+    );
     assert!(
         grown < 32 << 20,
         "resident memory grew by {} KiB over 30 rounds",

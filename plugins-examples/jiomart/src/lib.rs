@@ -1,12 +1,342 @@
+//! JioMart: groceries in bulk.
+//!
+//! - **Pricing**: volume discounts per category — the more units of a staple on one line, the
+//!   bigger the line's percent off (`BULK-STAPLES-10` is 10% off staples).
+//! - **Validation**: one line may hold at most `max_units_per_line` units (`QTY-CAP`), so a
+//!   reseller cannot empty a store's shelf at bulk prices.
+//! - **Fulfillment**: ship everything from the nearest node that stocks the whole order; when no
+//!   node does, split the order line by line across the nearest nodes that can (costlier, slower).
+
+use std::collections::{BTreeMap, HashMap};
+
+use mandi_sdk::log;
 use mandi_sdk::prelude::*;
+use serde::Deserialize;
 
 pub struct Jiomart;
 
-impl Pricing for Jiomart {
-    fn price(_ctx: &Context, _cart: &Cart) -> Result<PricingResult> {
-        mandi_sdk::log::info("hello");
-        Ok(PricingResult::default())
+/// The deployment config; every key is optional (see `Default`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Config {
+    /// Volume tiers per product category (the catalog's `category`, matched exactly).
+    bulk_tiers: BTreeMap<String, Vec<BulkTier>>,
+    max_units_per_line: u32,
+    delivery: Delivery,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkTier {
+    min_units: u32,
+    discount_bps: Percent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Delivery {
+    fee_paise: u32,
+    /// Orders whose total reaches this ship free.
+    free_from_paise: u32,
+    eta_minutes: u32,
+    /// Each shipment beyond the first costs this much more: splitting is our cost, not a perk.
+    split_fee_per_extra_shipment_paise: u32,
+    split_eta_minutes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bulk_tiers: BTreeMap::from([
+                ("staples".into(), vec![tier(10, 500), tier(25, 1_000)]),
+                ("household".into(), vec![tier(6, 300), tier(12, 600)]),
+            ]),
+            max_units_per_line: 50,
+            delivery: Delivery::default(),
+        }
     }
 }
 
-mandi_sdk::export_plugin!(Jiomart: pricing);
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            fee_paise: 4_900,
+            free_from_paise: 49_900,
+            eta_minutes: 1_440,
+            split_fee_per_extra_shipment_paise: 2_900,
+            split_eta_minutes: 2_880,
+        }
+    }
+}
+
+fn tier(min_units: u32, discount_bps: u32) -> BulkTier {
+    BulkTier {
+        min_units,
+        discount_bps: Percent::from_bps(discount_bps),
+    }
+}
+
+impl Config {
+    fn load(ctx: &Context) -> Result<Self> {
+        let config: Self = ctx.config()?;
+        for (category, tiers) in &config.bulk_tiers {
+            for tier in tiers {
+                if tier.min_units == 0 || tier.discount_bps > Percent::HUNDRED {
+                    return Err(invalid_config(format!(
+                        "bulk tier for `{category}` needs min_units >= 1 and a discount of at most 100%"
+                    )));
+                }
+            }
+        }
+        if config.max_units_per_line == 0 {
+            return Err(invalid_config("max_units_per_line must be at least 1"));
+        }
+        Ok(config)
+    }
+
+    /// The richest tier this quantity reaches in the line's category, if any.
+    fn bulk_tier(&self, category: &str, quantity: u32) -> Option<&BulkTier> {
+        self.bulk_tiers
+            .get(category)?
+            .iter()
+            .filter(|tier| quantity >= tier.min_units)
+            .max_by_key(|tier| tier.min_units)
+    }
+}
+
+fn invalid_config(message: impl Into<String>) -> PluginError {
+    PluginError::new("invalid-config", message)
+}
+
+impl Pricing for Jiomart {
+    fn price(ctx: &Context, cart: &Cart) -> Result<PricingResult> {
+        let config = Config::load(ctx)?;
+        let mut result = PricingResult::default();
+        for (index, line) in cart.indexed_lines() {
+            let category = &line.product.category;
+            if let Some(tier) = config.bulk_tier(category, line.quantity) {
+                result.adjust(bulk_discount(index, category, tier));
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// `BULK-STAPLES-10`: category and percent in the code, so reports group by both.
+fn bulk_discount(line: u32, category: &str, tier: &BulkTier) -> Adjustment {
+    let percent = tier.discount_bps.to_string();
+    let code = format!(
+        "BULK-{}-{}",
+        category.to_ascii_uppercase(),
+        percent.trim_end_matches('%')
+    );
+    let message = format!(
+        "Bulk saver: {percent} off for {}+ units of {category}",
+        tier.min_units
+    );
+    Adjustment::line(
+        line,
+        AdjustmentKind::PercentOff(tier.discount_bps),
+        code,
+        message,
+    )
+}
+
+impl Validation for Jiomart {
+    fn validate(ctx: &Context, cart: &PricedCart) -> Result<Vec<Violation>> {
+        let cap = Config::load(ctx)?.max_units_per_line;
+        let over_cap = cart
+            .cart
+            .indexed_lines()
+            .filter(|(_, line)| line.quantity > cap)
+            .map(|(index, line)| {
+                Violation::line(
+                    index,
+                    "QTY-CAP",
+                    format!("At most {cap} units of {} per order", display_name(line)),
+                )
+            });
+        Ok(over_cap.collect())
+    }
+}
+
+fn display_name(line: &CartLine) -> &str {
+    if line.product.title.is_empty() {
+        &line.sku
+    } else {
+        &line.product.title
+    }
+}
+
+impl Fulfillment for Jiomart {
+    fn fulfill(
+        ctx: &Context,
+        cart: &PricedCart,
+        nodes: &[FulfillmentNode],
+        defaults: &[DeliveryOption],
+    ) -> Result<Vec<DeliveryOption>> {
+        let config = Config::load(ctx)?;
+        if cart.cart.lines.is_empty() {
+            // Nothing to ship, nothing to decide.
+            return Ok(defaults.to_vec());
+        }
+        let nodes = nearest_first(nodes, destination(&cart.cart)?);
+        let lines = &cart.cart.lines;
+        let option = match nodes.iter().find(|node| stocks_all(node, lines)) {
+            Some(node) => single_shipment(cart, node, &config.delivery),
+            None => {
+                let assignments = split_by_line(lines, &nodes)?;
+                let shipments = count_nodes(&assignments);
+                log::info(format!(
+                    "no single node stocks the whole order; splitting into {shipments} shipments"
+                ));
+                split_shipment(cart, assignments, shipments, &config.delivery)
+            }
+        };
+        Ok(vec![option])
+    }
+}
+
+/// The shipping pincode as a number, for the distance proxy below.
+fn destination(cart: &Cart) -> Result<u32> {
+    let pincode = cart.pincode().ok_or_else(|| {
+        PluginError::new("no-shipping-address", "the cart has no shipping address")
+    })?;
+    pincode_number(pincode).ok_or_else(|| {
+        PluginError::new(
+            "invalid-pincode",
+            format!("`{pincode}` is not a 6-digit pincode"),
+        )
+    })
+}
+
+fn pincode_number(pincode: &str) -> Option<u32> {
+    let pincode = pincode.trim();
+    let six_digits = pincode.len() == 6 && pincode.bytes().all(|b| b.is_ascii_digit());
+    six_digits.then(|| pincode.parse().ok()).flatten()
+}
+
+/// Nodes ordered by distance to the shopper, nearest first (ties by node id, so runs replay).
+///
+/// Distance is the absolute difference of the two 6-digit pincodes. India Post assigns pincodes
+/// geographically (first digit the region, first three the sorting district), so the numeric gap
+/// ranks a node in the shopper's suburb before one across the city, and that before one in
+/// another state. It is only a proxy — good enough to rank a handful of nodes, with no map data
+/// in the sandbox. A node with an unreadable pincode goes last.
+fn nearest_first(nodes: &[FulfillmentNode], destination: u32) -> Vec<&FulfillmentNode> {
+    let distance = |node: &FulfillmentNode| {
+        pincode_number(&node.pincode).map_or(u32::MAX, |p| p.abs_diff(destination))
+    };
+    let mut nodes: Vec<&FulfillmentNode> = nodes.iter().collect();
+    nodes.sort_by(|a, b| distance(a).cmp(&distance(b)).then_with(|| a.id.cmp(&b.id)));
+    nodes
+}
+
+/// Whether `node` holds every line's units (two lines of one sku need both quantities).
+fn stocks_all(node: &FulfillmentNode, lines: &[CartLine]) -> bool {
+    let mut needed: HashMap<&str, u64> = HashMap::new();
+    for line in lines {
+        *needed.entry(&line.sku).or_default() += u64::from(line.quantity);
+    }
+    needed
+        .iter()
+        .all(|(sku, units)| u64::from(node.stock_of(sku)) >= *units)
+}
+
+/// Each line from the nearest node that still has its units after the lines before it.
+fn split_by_line(lines: &[CartLine], nodes: &[&FulfillmentNode]) -> Result<Vec<LineAssignment>> {
+    let mut taken: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut assignments = Vec::with_capacity(lines.len());
+    for (index, line) in (0u32..).zip(lines) {
+        let units = u64::from(line.quantity);
+        let node = nodes
+            .iter()
+            .find(|node| {
+                let already = taken.get(&(&*node.id, &*line.sku)).copied().unwrap_or(0);
+                u64::from(node.stock_of(&line.sku)) >= already + units
+            })
+            .ok_or_else(|| {
+                PluginError::new(
+                    "out-of-stock",
+                    format!(
+                        "no node has {} units of {} in stock",
+                        line.quantity, line.sku
+                    ),
+                )
+            })?;
+        *taken.entry((&node.id, &line.sku)).or_default() += units;
+        assignments.push(LineAssignment {
+            line: index,
+            node_id: node.id.clone(),
+        });
+    }
+    Ok(assignments)
+}
+
+fn count_nodes(assignments: &[LineAssignment]) -> u32 {
+    let mut ids: Vec<&str> = assignments.iter().map(|a| a.node_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    u32::try_from(ids.len()).unwrap_or(u32::MAX)
+}
+
+fn single_shipment(
+    cart: &PricedCart,
+    node: &FulfillmentNode,
+    delivery: &Delivery,
+) -> DeliveryOption {
+    let assignments = cart
+        .cart
+        .indexed_lines()
+        .map(|(line, _)| LineAssignment {
+            line,
+            node_id: node.id.clone(),
+        })
+        .collect();
+    DeliveryOption {
+        code: "single".into(),
+        method: "standard".into(),
+        assignments,
+        cost: delivery_fee(cart, delivery),
+        eta_minutes: delivery.eta_minutes,
+        label: "Standard delivery in one shipment".into(),
+    }
+}
+
+fn split_shipment(
+    cart: &PricedCart,
+    assignments: Vec<LineAssignment>,
+    shipments: u32,
+    delivery: &Delivery,
+) -> DeliveryOption {
+    let surcharge = u64::from(delivery.split_fee_per_extra_shipment_paise)
+        * u64::from(shipments.saturating_sub(1));
+    let base = delivery_fee(cart, delivery);
+    let cost = Money::new(
+        base.amount.saturating_add_unsigned(surcharge),
+        base.currency,
+    );
+    DeliveryOption {
+        code: "split".into(),
+        method: "standard".into(),
+        assignments,
+        cost,
+        eta_minutes: delivery.split_eta_minutes,
+        label: format!("Standard delivery, split into {shipments} shipments"),
+    }
+}
+
+/// Free once the order total (after discounts) reaches the threshold, else the flat fee.
+fn delivery_fee(cart: &PricedCart, delivery: &Delivery) -> Money {
+    let fee = if cart.total.amount >= i64::from(delivery.free_from_paise) {
+        0
+    } else {
+        delivery.fee_paise
+    };
+    Money::new(i64::from(fee), cart.cart.currency.clone())
+}
+
+mandi_sdk::export_plugin!(Jiomart: pricing, validation, fulfillment);
+
+#[cfg(test)]
+mod tests;

@@ -90,8 +90,14 @@ fn garbage() -> PricingResult {
 /// Reports what it could read, so a test can tell a leak from a refusal.
 fn read_host_file() -> Result<PricingResult> {
     match std::fs::read_to_string("/etc/passwd") {
-        Ok(text) => Ok(note(&format!("LEAKED {}", text.lines().next().unwrap_or("")))),
-        Err(err) => Err(PluginError::new("sandbox", format!("cannot read /etc/passwd: {err}"))),
+        Ok(text) => Ok(note(&format!(
+            "LEAKED {}",
+            text.lines().next().unwrap_or("")
+        ))),
+        Err(err) => Err(PluginError::new(
+            "sandbox",
+            format!("cannot read /etc/passwd: {err}"),
+        )),
     }
 }
 
@@ -109,7 +115,10 @@ fn read_environment() -> Result<PricingResult> {
 fn connect_out() -> Result<PricingResult> {
     match std::net::TcpStream::connect("127.0.0.1:5432") {
         Ok(_) => Ok(note("LEAKED a connection to 127.0.0.1:5432")),
-        Err(err) => Err(PluginError::new("sandbox", format!("connect 127.0.0.1:5432: {err}"))),
+        Err(err) => Err(PluginError::new(
+            "sandbox",
+            format!("connect 127.0.0.1:5432: {err}"),
+        )),
     }
 }
 
