@@ -20,11 +20,10 @@ use mandi::commerce::types as wit;
 // Inputs: borrowed views of the host's values. Nested lists need backing storage that outlives
 // the call, so each `with_*` builds it on the stack and hands the view to a closure.
 
-fn money(m: &c::Money) -> wit::MoneyParam<'_> {
-    wit::MoneyParam {
-        amount: m.amount,
-        currency: &m.currency,
-    }
+/// Amounts cross as minor units of the cart's currency; `guard::check_input_currency` has
+/// already checked every amount is in it.
+fn money(m: &c::Money) -> i64 {
+    m.amount
 }
 
 fn strs(list: &[String]) -> Vec<&str> {
@@ -106,11 +105,9 @@ fn adjustment(x: &c::Adjustment) -> wit::AdjustmentParam<'_> {
             c::Target::Order => wit::Target::Order,
         },
         kind: match &x.kind {
-            c::AdjustmentKind::PercentOff(p) => wit::AdjustmentKindParam::PercentOff(p.bps()),
-            c::AdjustmentKind::AmountOff(m) => wit::AdjustmentKindParam::AmountOff(money(m)),
-            c::AdjustmentKind::PriceOverride(m) => {
-                wit::AdjustmentKindParam::PriceOverride(money(m))
-            }
+            c::AdjustmentKind::PercentOff(p) => wit::AdjustmentKind::PercentOff(p.bps()),
+            c::AdjustmentKind::AmountOff(m) => wit::AdjustmentKind::AmountOff(money(m)),
+            c::AdjustmentKind::PriceOverride(m) => wit::AdjustmentKind::PriceOverride(money(m)),
         },
         code: &x.code,
         message: &x.message,
@@ -121,7 +118,7 @@ pub(crate) fn with_priced_cart<R>(
     priced: &c::PricedCart,
     f: impl FnOnce(wit::PricedCart<'_>) -> R,
 ) -> R {
-    let lines: Vec<wit::PricedLine<'_>> = priced
+    let lines: Vec<wit::PricedLine> = priced
         .lines
         .iter()
         .map(|l| wit::PricedLine {
@@ -207,53 +204,69 @@ pub(crate) fn with_delivery_options<R>(
     f(&options)
 }
 
-// Outputs: owned values lifted from the guest, moved into the contract types.
+// Outputs: owned values lifted from the guest, moved into the contract types with the cart's
+// currency attached.
 
-fn from_money(m: wit::MoneyResult) -> c::Money {
-    c::Money::new(m.amount, m.currency)
-}
-
-impl From<wit::AdjustmentResult> for c::Adjustment {
-    fn from(x: wit::AdjustmentResult) -> Self {
-        Self {
-            target: match x.target {
-                wit::Target::Line(i) => c::Target::Line(i),
-                wit::Target::Order => c::Target::Order,
-            },
-            kind: match x.kind {
-                wit::AdjustmentKindResult::PercentOff(bps) => {
-                    c::AdjustmentKind::PercentOff(c::Percent::from_bps(bps))
-                }
-                wit::AdjustmentKindResult::AmountOff(m) => {
-                    c::AdjustmentKind::AmountOff(from_money(m))
-                }
-                wit::AdjustmentKindResult::PriceOverride(m) => {
-                    c::AdjustmentKind::PriceOverride(from_money(m))
-                }
-            },
-            code: x.code,
-            message: x.message,
-        }
+fn adjustment_from(x: wit::AdjustmentResult, currency: &str) -> c::Adjustment {
+    c::Adjustment {
+        target: match x.target {
+            wit::Target::Line(i) => c::Target::Line(i),
+            wit::Target::Order => c::Target::Order,
+        },
+        kind: match x.kind {
+            wit::AdjustmentKind::PercentOff(bps) => {
+                c::AdjustmentKind::PercentOff(c::Percent::from_bps(bps))
+            }
+            wit::AdjustmentKind::AmountOff(amount) => {
+                c::AdjustmentKind::AmountOff(c::Money::new(amount, currency))
+            }
+            wit::AdjustmentKind::PriceOverride(amount) => {
+                c::AdjustmentKind::PriceOverride(c::Money::new(amount, currency))
+            }
+        },
+        code: x.code,
+        message: x.message,
     }
 }
 
-impl From<wit::DeliveryOptionResult> for c::DeliveryOption {
-    fn from(x: wit::DeliveryOptionResult) -> Self {
-        Self {
-            code: x.code,
-            method: x.method,
-            assignments: x
-                .assignments
-                .into_iter()
-                .map(|a| c::LineAssignment {
-                    line: a.line,
-                    node_id: a.node_id,
-                })
-                .collect(),
-            cost: from_money(x.cost),
-            eta_minutes: x.eta_minutes,
-            label: x.label,
-        }
+pub(crate) fn delivery_option_from(
+    x: wit::DeliveryOptionResult,
+    currency: &str,
+) -> c::DeliveryOption {
+    c::DeliveryOption {
+        code: x.code,
+        method: x.method,
+        assignments: x
+            .assignments
+            .into_iter()
+            .map(|a| c::LineAssignment {
+                line: a.line,
+                node_id: a.node_id,
+            })
+            .collect(),
+        cost: c::Money::new(x.cost, currency),
+        eta_minutes: x.eta_minutes,
+        label: x.label,
+    }
+}
+
+pub(crate) fn pricing_result_from(x: pricing::PricingResult, currency: &str) -> c::PricingResult {
+    c::PricingResult {
+        adjustments: x
+            .adjustments
+            .into_iter()
+            .map(|a| adjustment_from(a, currency))
+            .collect(),
+        free_items: x
+            .free_items
+            .into_iter()
+            .map(|f| c::FreeItem {
+                sku: f.sku,
+                quantity: f.quantity,
+                code: f.code,
+                message: f.message,
+            })
+            .collect(),
     }
 }
 
@@ -272,24 +285,6 @@ impl From<wit::PluginError> for c::PluginError {
         Self {
             code: x.code,
             message: x.message,
-        }
-    }
-}
-
-impl From<pricing::PricingResult> for c::PricingResult {
-    fn from(x: pricing::PricingResult) -> Self {
-        Self {
-            adjustments: x.adjustments.into_iter().map(Into::into).collect(),
-            free_items: x
-                .free_items
-                .into_iter()
-                .map(|f| c::FreeItem {
-                    sku: f.sku,
-                    quantity: f.quantity,
-                    code: f.code,
-                    message: f.message,
-                })
-                .collect(),
         }
     }
 }

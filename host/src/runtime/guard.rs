@@ -1,6 +1,7 @@
-//! Contract checks on what a plugin returns, before anything downstream sees it: indexes in
-//! range, amounts non-negative and in the cart's currency, every line delivered exactly once by
-//! a node that has the stock, and sizes within limits. A failure here is `invalid-output`.
+//! Contract checks at the sandbox boundary. Inputs: every amount is in the cart's currency
+//! (amounts cross as bare minor units, so a mismatch would otherwise pass silently) — a failure
+//! is `invalid-input`. Outputs: indexes in range, amounts non-negative, every line delivered
+//! exactly once by a node that has the stock, sizes within limits — a failure is `invalid-output`.
 
 use std::collections::HashMap;
 
@@ -29,9 +30,9 @@ pub(crate) fn check_pricing(result: &PricingResult, cart: &Cart) -> Check {
                 return Err(format!("{at}: percent-off of {p} is over 100%"));
             }
             AdjustmentKind::PercentOff(_) => {}
-            AdjustmentKind::AmountOff(m) => check_money(&at, m, &cart.currency)?,
+            AdjustmentKind::AmountOff(m) => check_amount(&at, m)?,
             AdjustmentKind::PriceOverride(m) => {
-                check_money(&at, m, &cart.currency)?;
+                check_amount(&at, m)?;
                 if adj.target == Target::Order {
                     return Err(format!("{at}: price-override needs a line target"));
                 }
@@ -74,7 +75,7 @@ pub(crate) fn check_delivery_options(
         check_text(&at, "code", &option.code, true)?;
         check_text(&at, "method", &option.method, true)?;
         check_text(&at, "label", &option.label, false)?;
-        check_money(&at, &option.cost, &cart.cart.currency)?;
+        check_amount(&at, &option.cost)?;
         let mut assigned = vec![false; lines.len()];
         // Units of each (node, sku) this option takes, so two lines of one sku cannot both
         // claim the same stock.
@@ -108,6 +109,51 @@ pub(crate) fn check_delivery_options(
     Ok(())
 }
 
+/// Every amount handed to a plugin must be in the cart's currency.
+pub(crate) fn check_input_currency(
+    cart: &Cart,
+    priced: Option<&PricedCart>,
+    defaults: &[DeliveryOption],
+) -> Check {
+    let currency = cart.currency.as_str();
+    let same = |what: String, m: &Money| {
+        if m.currency == currency {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} is in {} but the cart is in {currency}",
+                m.currency
+            ))
+        }
+    };
+    for (i, line) in cart.lines.iter().enumerate() {
+        same(format!("line {i} unit price"), &line.unit_price)?;
+    }
+    if let Some(p) = priced {
+        for l in &p.lines {
+            for m in [&l.unit_price, &l.subtotal, &l.discount, &l.total] {
+                same(format!("priced line {}", l.line), m)?;
+            }
+        }
+        for (name, m) in [
+            ("subtotal", &p.subtotal),
+            ("discount", &p.discount),
+            ("total", &p.total),
+        ] {
+            same(name.to_owned(), m)?;
+        }
+        for a in &p.adjustments {
+            if let AdjustmentKind::AmountOff(m) | AdjustmentKind::PriceOverride(m) = &a.kind {
+                same(format!("adjustment {}", a.code), m)?;
+            }
+        }
+    }
+    for o in defaults {
+        same(format!("default option {} cost", o.code), &o.cost)?;
+    }
+    Ok(())
+}
+
 fn check_line(at: &str, line: u32, len: usize) -> Check {
     if (line as usize) < len {
         Ok(())
@@ -118,13 +164,7 @@ fn check_line(at: &str, line: u32, len: usize) -> Check {
     }
 }
 
-fn check_money(at: &str, money: &Money, currency: &str) -> Check {
-    if money.currency != currency {
-        return Err(format!(
-            "{at}: amount in {} but the cart is in {currency}",
-            money.currency
-        ));
-    }
+fn check_amount(at: &str, money: &Money) -> Check {
     if money.amount < 0 {
         return Err(format!("{at}: amount {} is negative", money.amount));
     }
@@ -308,12 +348,6 @@ mod tests {
                 .unwrap_err()
                 .contains("over 100%")
         );
-        let usd = Adjustment::order(AdjustmentKind::AmountOff(Money::new(5, "USD")), "X", "");
-        assert!(
-            check_pricing(&with(usd), &cart)
-                .unwrap_err()
-                .contains("cart is in INR")
-        );
         let negative = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(-5)), "X", "");
         assert!(
             check_pricing(&with(negative), &cart)
@@ -332,6 +366,23 @@ mod tests {
             check_pricing(&with(no_code), &cart)
                 .unwrap_err()
                 .contains("code is empty")
+        );
+    }
+
+    #[test]
+    fn inputs_in_another_currency_are_refused() {
+        let mut cart = CartBuilder::inr().line(line("A", 1, 100)).build();
+        assert!(check_input_currency(&cart, None, &[]).is_ok());
+        cart.lines[0].unit_price = Money::new(100, "USD");
+        let err = check_input_currency(&cart, None, &[]).unwrap_err();
+        assert_eq!(err, "line 0 unit price is in USD but the cart is in INR");
+        let priced = CartBuilder::inr().line(line("A", 1, 100)).priced();
+        let mut usd_option = option(&[(0, "N1")]);
+        usd_option.cost = Money::new(5, "USD");
+        let err = check_input_currency(&priced.cart, Some(&priced), &[usd_option]).unwrap_err();
+        assert!(
+            err.starts_with("default option std cost is in USD"),
+            "{err}"
         );
     }
 

@@ -316,17 +316,22 @@ impl Plugin {
         cart: &Cart,
     ) -> HookRun<PricingResult> {
         let ix = self.hook_indices(&self.inner.pricing, Hook::Pricing);
-        let input_size = ctx.wire_size() + cart.wire_size();
+        let input = InputCheck {
+            size: ctx.wire_size() + cart.wire_size(),
+            currencies: guard::check_input_currency(cart, None, &[]),
+        };
         self.run(
             call,
             ctx,
-            input_size,
+            input,
             |store, instance| {
                 let guest = ix.load(&mut *store, instance)?;
                 let result = bindings::with_cart(cart, |cart| {
                     guest.call_price(&mut *store, ctx.into(), cart)
                 })?;
-                Ok(result.map(PricingResult::from).map_err(Into::into))
+                Ok(result
+                    .map(|r| bindings::pricing_result_from(r, &cart.currency))
+                    .map_err(Into::into))
             },
             |out| guard::check_pricing(out, cart),
         )
@@ -340,11 +345,14 @@ impl Plugin {
         cart: &PricedCart,
     ) -> HookRun<Vec<Violation>> {
         let ix = self.hook_indices(&self.inner.validation, Hook::Validation);
-        let input_size = ctx.wire_size() + cart.wire_size();
+        let input = InputCheck {
+            size: ctx.wire_size() + cart.wire_size(),
+            currencies: guard::check_input_currency(&cart.cart, Some(cart), &[]),
+        };
         self.run(
             call,
             ctx,
-            input_size,
+            input,
             |store, instance| {
                 let guest = ix.load(&mut *store, instance)?;
                 let result = bindings::with_priced_cart(cart, |cart| {
@@ -368,12 +376,14 @@ impl Plugin {
         defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>> {
         let ix = self.hook_indices(&self.inner.fulfillment, Hook::Fulfillment);
-        let input_size =
-            ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size();
+        let input = InputCheck {
+            size: ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size(),
+            currencies: guard::check_input_currency(&cart.cart, Some(cart), defaults),
+        };
         self.run(
             call,
             ctx,
-            input_size,
+            input,
             |store, instance| {
                 let guest = ix.load(&mut *store, instance)?;
                 let result = bindings::with_priced_cart(cart, |cart| {
@@ -384,7 +394,12 @@ impl Plugin {
                     })
                 })?;
                 Ok(result
-                    .map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>())
+                    .map(|options| {
+                        options
+                            .into_iter()
+                            .map(|o| bindings::delivery_option_from(o, &cart.cart.currency))
+                            .collect::<Vec<_>>()
+                    })
                     .map_err(Into::into))
             },
             |out| guard::check_delivery_options(out, cart, nodes),
@@ -405,7 +420,7 @@ impl Plugin {
         &self,
         call: CallSettings<'_>,
         ctx: &Context,
-        input_size: usize,
+        input: InputCheck,
         invoke: impl FnOnce(
             &mut Store<CallState>,
             &wasmtime::component::Instance,
@@ -428,11 +443,13 @@ impl Plugin {
         store.set_epoch_deadline(self.inner.deadline_ticks(limits));
         store.epoch_deadline_trap();
 
-        let outcome = if input_size > limits.max_input_bytes {
+        let outcome = if input.size > limits.max_input_bytes {
             Err(HookFailure::InputTooLarge {
-                bytes: input_size,
+                bytes: input.size,
                 limit_bytes: limits.max_input_bytes,
             })
+        } else if let Err(message) = input.currencies {
+            Err(HookFailure::InvalidInput { message })
         } else {
             match self.inner.pre.instantiate(&mut store) {
                 Err(err) => Err(classify_instantiation(err, store.data(), limits)),
@@ -467,6 +484,12 @@ impl Plugin {
             logs_truncated,
         }
     }
+}
+
+/// What the host checked about a call's input before running it.
+struct InputCheck {
+    size: usize,
+    currencies: Result<(), String>,
 }
 
 fn check_output<T: WireSize>(

@@ -21,6 +21,8 @@ pub enum HookFailure {
     InvalidOutput { message: String },
     #[error("reported an error: {code}: {message}")]
     PluginError { code: String, message: String },
+    #[error("was given invalid input: {message}")]
+    InvalidInput { message: String },
     #[error("input of {bytes} bytes exceeds the {limit_bytes} byte limit")]
     InputTooLarge { bytes: usize, limit_bytes: usize },
     #[error("no instance slot free: {message}")]
@@ -37,6 +39,7 @@ impl HookFailure {
             Self::Trap { .. } => "trap",
             Self::InvalidOutput { .. } => "invalid-output",
             Self::PluginError { .. } => "plugin-error",
+            Self::InvalidInput { .. } => "invalid-input",
             Self::InputTooLarge { .. } => "input-too-large",
             Self::Overloaded { .. } => "overloaded",
         }

@@ -1,35 +1,33 @@
-//! Conversions between generated binding types and the SDK's own types. Inputs are converted
-//! by value (the host already gave us owned data), outputs likewise.
+//! Conversions between generated binding types and the SDK's own types. On the wire every
+//! amount is minor units of the cart's currency; the SDK hands plugins `Money` values with that
+//! currency attached, and on the way out refuses amounts in any other currency.
 
 use super::bindings::{wit, wit_pricing};
-use crate::{Money, Percent};
+use crate::{Money, Percent, PluginError};
 
-impl From<wit::Money> for Money {
-    fn from(m: wit::Money) -> Self {
-        Money::new(m.amount, m.currency)
-    }
+fn money(amount: i64, currency: &str) -> Money {
+    Money::new(amount, currency)
 }
 
-impl From<Money> for wit::Money {
-    fn from(m: Money) -> Self {
-        wit::Money {
-            amount: m.amount,
-            currency: m.currency,
-        }
-    }
-}
-
-impl From<wit::Attribute> for crate::Attribute {
-    fn from(a: wit::Attribute) -> Self {
-        Self {
-            key: a.key,
-            value: a.value,
-        }
+/// The amount of `m`, which must be in the cart's currency.
+fn amount(m: Money, currency: &str, what: &str) -> Result<i64, PluginError> {
+    if m.currency == currency {
+        Ok(m.amount)
+    } else {
+        Err(PluginError::new(
+            "currency-mismatch",
+            format!("{what} is in {} but the cart is in {currency}", m.currency),
+        ))
     }
 }
 
 fn attributes(list: Vec<wit::Attribute>) -> Vec<crate::Attribute> {
-    list.into_iter().map(Into::into).collect()
+    list.into_iter()
+        .map(|a| crate::Attribute {
+            key: a.key,
+            value: a.value,
+        })
+        .collect()
 }
 
 impl From<wit::Context> for crate::Context {
@@ -44,118 +42,111 @@ impl From<wit::Context> for crate::Context {
     }
 }
 
-impl From<wit::Cart> for crate::Cart {
-    fn from(c: wit::Cart) -> Self {
-        Self {
-            currency: c.currency,
-            lines: c
-                .lines
-                .into_iter()
-                .map(|l| crate::CartLine {
-                    sku: l.sku,
-                    quantity: l.quantity,
-                    unit_price: l.unit_price.into(),
-                    product: crate::Product {
-                        title: l.product.title,
-                        category: l.product.category,
-                        brand: l.product.brand,
-                        tags: l.product.tags,
-                        attributes: attributes(l.product.attributes),
-                    },
-                })
-                .collect(),
-            customer: crate::Customer {
-                id: c.customer.id,
-                segment: c.customer.segment,
-                tags: c.customer.tags,
-            },
-            shipping_address: c.shipping_address.map(|a| crate::Address {
-                line1: a.line1,
-                pincode: a.pincode,
-                city: a.city,
-                state: a.state,
-                country: a.country,
-            }),
-            coupon_codes: c.coupon_codes,
-            attributes: attributes(c.attributes),
-        }
+pub(crate) fn cart(c: wit::Cart) -> crate::Cart {
+    let currency = c.currency;
+    crate::Cart {
+        lines: c
+            .lines
+            .into_iter()
+            .map(|l| crate::CartLine {
+                sku: l.sku,
+                quantity: l.quantity,
+                unit_price: money(l.unit_price, &currency),
+                product: crate::Product {
+                    title: l.product.title,
+                    category: l.product.category,
+                    brand: l.product.brand,
+                    tags: l.product.tags,
+                    attributes: attributes(l.product.attributes),
+                },
+            })
+            .collect(),
+        customer: crate::Customer {
+            id: c.customer.id,
+            segment: c.customer.segment,
+            tags: c.customer.tags,
+        },
+        shipping_address: c.shipping_address.map(|a| crate::Address {
+            line1: a.line1,
+            pincode: a.pincode,
+            city: a.city,
+            state: a.state,
+            country: a.country,
+        }),
+        coupon_codes: c.coupon_codes,
+        attributes: attributes(c.attributes),
+        currency,
     }
 }
 
-impl From<wit::Target> for crate::Target {
-    fn from(t: wit::Target) -> Self {
-        match t {
-            wit::Target::Line(i) => Self::Line(i),
-            wit::Target::Order => Self::Order,
-        }
+fn adjustment(a: wit::Adjustment, currency: &str) -> crate::Adjustment {
+    crate::Adjustment {
+        target: match a.target {
+            wit::Target::Line(i) => crate::Target::Line(i),
+            wit::Target::Order => crate::Target::Order,
+        },
+        kind: match a.kind {
+            wit::AdjustmentKind::PercentOff(bps) => {
+                crate::AdjustmentKind::PercentOff(Percent::from_bps(bps))
+            }
+            wit::AdjustmentKind::AmountOff(x) => {
+                crate::AdjustmentKind::AmountOff(money(x, currency))
+            }
+            wit::AdjustmentKind::PriceOverride(x) => {
+                crate::AdjustmentKind::PriceOverride(money(x, currency))
+            }
+        },
+        code: a.code,
+        message: a.message,
     }
 }
 
-impl From<crate::Target> for wit::Target {
-    fn from(t: crate::Target) -> Self {
-        match t {
-            crate::Target::Line(i) => Self::Line(i),
-            crate::Target::Order => Self::Order,
+fn adjustment_out(a: crate::Adjustment, currency: &str) -> Result<wit::Adjustment, PluginError> {
+    let what = || format!("adjustment {}", a.code);
+    let kind = match a.kind {
+        crate::AdjustmentKind::PercentOff(p) => wit::AdjustmentKind::PercentOff(p.bps()),
+        crate::AdjustmentKind::AmountOff(m) => {
+            wit::AdjustmentKind::AmountOff(amount(m, currency, &what())?)
         }
-    }
+        crate::AdjustmentKind::PriceOverride(m) => {
+            wit::AdjustmentKind::PriceOverride(amount(m, currency, &what())?)
+        }
+    };
+    Ok(wit::Adjustment {
+        target: match a.target {
+            crate::Target::Line(i) => wit::Target::Line(i),
+            crate::Target::Order => wit::Target::Order,
+        },
+        kind,
+        code: a.code,
+        message: a.message,
+    })
 }
 
-impl From<wit::Adjustment> for crate::Adjustment {
-    fn from(a: wit::Adjustment) -> Self {
-        Self {
-            target: a.target.into(),
-            kind: match a.kind {
-                wit::AdjustmentKind::PercentOff(bps) => {
-                    crate::AdjustmentKind::PercentOff(Percent::from_bps(bps))
-                }
-                wit::AdjustmentKind::AmountOff(m) => crate::AdjustmentKind::AmountOff(m.into()),
-                wit::AdjustmentKind::PriceOverride(m) => {
-                    crate::AdjustmentKind::PriceOverride(m.into())
-                }
-            },
-            code: a.code,
-            message: a.message,
-        }
-    }
-}
-
-impl From<crate::Adjustment> for wit::Adjustment {
-    fn from(a: crate::Adjustment) -> Self {
-        Self {
-            target: a.target.into(),
-            kind: match a.kind {
-                crate::AdjustmentKind::PercentOff(p) => wit::AdjustmentKind::PercentOff(p.bps()),
-                crate::AdjustmentKind::AmountOff(m) => wit::AdjustmentKind::AmountOff(m.into()),
-                crate::AdjustmentKind::PriceOverride(m) => {
-                    wit::AdjustmentKind::PriceOverride(m.into())
-                }
-            },
-            code: a.code,
-            message: a.message,
-        }
-    }
-}
-
-impl From<wit::PricedCart> for crate::PricedCart {
-    fn from(p: wit::PricedCart) -> Self {
-        Self {
-            cart: p.cart.into(),
-            lines: p
-                .lines
-                .into_iter()
-                .map(|l| crate::PricedLine {
-                    line: l.line,
-                    unit_price: l.unit_price.into(),
-                    subtotal: l.subtotal.into(),
-                    discount: l.discount.into(),
-                    total: l.total.into(),
-                })
-                .collect(),
-            adjustments: p.adjustments.into_iter().map(Into::into).collect(),
-            subtotal: p.subtotal.into(),
-            discount: p.discount.into(),
-            total: p.total.into(),
-        }
+pub(crate) fn priced_cart(p: wit::PricedCart) -> crate::PricedCart {
+    let cart = cart(p.cart);
+    let currency = cart.currency.clone();
+    crate::PricedCart {
+        lines: p
+            .lines
+            .into_iter()
+            .map(|l| crate::PricedLine {
+                line: l.line,
+                unit_price: money(l.unit_price, &currency),
+                subtotal: money(l.subtotal, &currency),
+                discount: money(l.discount, &currency),
+                total: money(l.total, &currency),
+            })
+            .collect(),
+        adjustments: p
+            .adjustments
+            .into_iter()
+            .map(|a| adjustment(a, &currency))
+            .collect(),
+        subtotal: money(p.subtotal, &currency),
+        discount: money(p.discount, &currency),
+        total: money(p.total, &currency),
+        cart,
     }
 }
 
@@ -178,44 +169,48 @@ impl From<wit::FulfillmentNode> for crate::FulfillmentNode {
     }
 }
 
-impl From<wit::DeliveryOption> for crate::DeliveryOption {
-    fn from(o: wit::DeliveryOption) -> Self {
-        Self {
-            code: o.code,
-            method: o.method,
-            assignments: o
-                .assignments
-                .into_iter()
-                .map(|a| crate::LineAssignment {
-                    line: a.line,
-                    node_id: a.node_id,
-                })
-                .collect(),
-            cost: o.cost.into(),
-            eta_minutes: o.eta_minutes,
-            label: o.label,
-        }
+pub(crate) fn delivery_option(o: wit::DeliveryOption, currency: &str) -> crate::DeliveryOption {
+    crate::DeliveryOption {
+        code: o.code,
+        method: o.method,
+        assignments: o
+            .assignments
+            .into_iter()
+            .map(|a| crate::LineAssignment {
+                line: a.line,
+                node_id: a.node_id,
+            })
+            .collect(),
+        cost: money(o.cost, currency),
+        eta_minutes: o.eta_minutes,
+        label: o.label,
     }
 }
 
-impl From<crate::DeliveryOption> for wit::DeliveryOption {
-    fn from(o: crate::DeliveryOption) -> Self {
-        Self {
-            code: o.code,
-            method: o.method,
-            assignments: o
-                .assignments
-                .into_iter()
-                .map(|a| wit::LineAssignment {
-                    line: a.line,
-                    node_id: a.node_id,
-                })
-                .collect(),
-            cost: o.cost.into(),
-            eta_minutes: o.eta_minutes,
-            label: o.label,
-        }
-    }
+pub(crate) fn delivery_option_out(
+    o: crate::DeliveryOption,
+    currency: &str,
+) -> Result<wit::DeliveryOption, PluginError> {
+    let cost = amount(
+        o.cost,
+        currency,
+        &format!("delivery option {} cost", o.code),
+    )?;
+    Ok(wit::DeliveryOption {
+        code: o.code,
+        method: o.method,
+        assignments: o
+            .assignments
+            .into_iter()
+            .map(|a| wit::LineAssignment {
+                line: a.line,
+                node_id: a.node_id,
+            })
+            .collect(),
+        cost,
+        eta_minutes: o.eta_minutes,
+        label: o.label,
+    })
 }
 
 impl From<crate::Violation> for wit::Violation {
@@ -228,8 +223,8 @@ impl From<crate::Violation> for wit::Violation {
     }
 }
 
-impl From<crate::PluginError> for wit::PluginError {
-    fn from(e: crate::PluginError) -> Self {
+impl From<PluginError> for wit::PluginError {
+    fn from(e: PluginError) -> Self {
         Self {
             code: e.code,
             message: e.message,
@@ -237,20 +232,63 @@ impl From<crate::PluginError> for wit::PluginError {
     }
 }
 
-impl From<crate::PricingResult> for wit_pricing::PricingResult {
-    fn from(r: crate::PricingResult) -> Self {
-        Self {
-            adjustments: r.adjustments.into_iter().map(Into::into).collect(),
-            free_items: r
-                .free_items
-                .into_iter()
-                .map(|f| wit_pricing::FreeItem {
-                    sku: f.sku,
-                    quantity: f.quantity,
-                    code: f.code,
-                    message: f.message,
-                })
-                .collect(),
-        }
+pub(crate) fn pricing_result_out(
+    r: crate::PricingResult,
+    currency: &str,
+) -> Result<wit_pricing::PricingResult, PluginError> {
+    Ok(wit_pricing::PricingResult {
+        adjustments: r
+            .adjustments
+            .into_iter()
+            .map(|a| adjustment_out(a, currency))
+            .collect::<Result<_, _>>()?,
+        free_items: r
+            .free_items
+            .into_iter()
+            .map(|f| wit_pricing::FreeItem {
+                sku: f.sku,
+                quantity: f.quantity,
+                code: f.code,
+                message: f.message,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Adjustment, AdjustmentKind, PricingResult};
+
+    #[test]
+    fn amounts_in_another_currency_are_refused() {
+        let mut result = PricingResult::default();
+        result.adjust(Adjustment::order(
+            AdjustmentKind::AmountOff(Money::new(500, "USD")),
+            "FIVE",
+            "5 off",
+        ));
+        let err = pricing_result_out(result, "INR").unwrap_err();
+        assert_eq!(err.code, "currency-mismatch");
+        assert_eq!(
+            err.message,
+            "adjustment FIVE is in USD but the cart is in INR"
+        );
+    }
+
+    #[test]
+    fn amounts_in_the_cart_currency_pass_through() {
+        let mut result = PricingResult::default();
+        result.adjust(Adjustment::line(
+            2,
+            AdjustmentKind::PriceOverride(Money::inr(999)),
+            "P",
+            "",
+        ));
+        let out = pricing_result_out(result, "INR").unwrap();
+        assert!(matches!(
+            out.adjustments[0].kind,
+            wit::AdjustmentKind::PriceOverride(999)
+        ));
     }
 }

@@ -2,7 +2,7 @@
 //! trait, so `export_plugin!` can hand the plugin's own type straight to wit-bindgen.
 
 use super::bindings::{fulfillment_world, validation_world, wit, wit_pricing};
-use super::enter_hook;
+use super::{convert, enter_hook};
 
 impl<T: crate::Pricing> wit_pricing::Guest for T {
     fn price(
@@ -10,8 +10,9 @@ impl<T: crate::Pricing> wit_pricing::Guest for T {
         cart: wit::Cart,
     ) -> Result<wit_pricing::PricingResult, wit::PluginError> {
         enter_hook();
-        T::price(&ctx.into(), &cart.into())
-            .map(Into::into)
+        let cart = convert::cart(cart);
+        T::price(&ctx.into(), &cart)
+            .and_then(|result| convert::pricing_result_out(result, &cart.currency))
             .map_err(Into::into)
     }
 }
@@ -22,7 +23,7 @@ impl<T: crate::Validation> validation_world::exports::mandi::commerce::validatio
         cart: wit::PricedCart,
     ) -> Result<Vec<wit::Violation>, wit::PluginError> {
         enter_hook();
-        T::validate(&ctx.into(), &cart.into())
+        T::validate(&ctx.into(), &convert::priced_cart(cart))
             .map(|violations| violations.into_iter().map(Into::into).collect())
             .map_err(Into::into)
     }
@@ -36,10 +37,20 @@ impl<T: crate::Fulfillment> fulfillment_world::exports::mandi::commerce::fulfill
         defaults: Vec<wit::DeliveryOption>,
     ) -> Result<Vec<wit::DeliveryOption>, wit::PluginError> {
         enter_hook();
+        let cart = convert::priced_cart(cart);
+        let currency = cart.cart.currency.clone();
         let nodes: Vec<crate::FulfillmentNode> = nodes.into_iter().map(Into::into).collect();
-        let defaults: Vec<crate::DeliveryOption> = defaults.into_iter().map(Into::into).collect();
-        T::fulfill(&ctx.into(), &cart.into(), &nodes, &defaults)
-            .map(|options| options.into_iter().map(Into::into).collect())
+        let defaults: Vec<crate::DeliveryOption> = defaults
+            .into_iter()
+            .map(|o| convert::delivery_option(o, &currency))
+            .collect();
+        T::fulfill(&ctx.into(), &cart, &nodes, &defaults)
+            .and_then(|options| {
+                options
+                    .into_iter()
+                    .map(|o| convert::delivery_option_out(o, &currency))
+                    .collect()
+            })
             .map_err(Into::into)
     }
 }
