@@ -38,6 +38,7 @@ mod types;
 
 #[cfg(feature = "guest")]
 pub mod log;
+pub mod pincode;
 #[cfg(all(feature = "guest", not(target_arch = "wasm32")))]
 pub mod testing;
 

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mandi_sdk::log;
+use mandi_sdk::pincode::nearest_first;
 use mandi_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -180,7 +181,7 @@ impl Fulfillment for Jiomart {
             // Nothing to ship, nothing to decide.
             return Ok(defaults.to_vec());
         }
-        let nodes = nearest_first(nodes, destination(&cart.cart)?);
+        let nodes = nearest_first(nodes, cart.cart.shipping_pincode()?);
         let lines = &cart.cart.lines;
         let option = match nodes.iter().find(|node| stocks_all(node, lines)) {
             Some(node) => single_shipment(cart, node, &config.delivery),
@@ -195,41 +196,6 @@ impl Fulfillment for Jiomart {
         };
         Ok(vec![option])
     }
-}
-
-/// The shipping pincode as a number, for the distance proxy below.
-fn destination(cart: &Cart) -> Result<u32> {
-    let pincode = cart.pincode().ok_or_else(|| {
-        PluginError::new("no-shipping-address", "the cart has no shipping address")
-    })?;
-    pincode_number(pincode).ok_or_else(|| {
-        PluginError::new(
-            "invalid-pincode",
-            format!("`{pincode}` is not a 6-digit pincode"),
-        )
-    })
-}
-
-fn pincode_number(pincode: &str) -> Option<u32> {
-    let pincode = pincode.trim();
-    let six_digits = pincode.len() == 6 && pincode.bytes().all(|b| b.is_ascii_digit());
-    six_digits.then(|| pincode.parse().ok()).flatten()
-}
-
-/// Nodes ordered by distance to the shopper, nearest first (ties by node id, so runs replay).
-///
-/// Distance is the absolute difference of the two 6-digit pincodes. India Post assigns pincodes
-/// geographically (first digit the region, first three the sorting district), so the numeric gap
-/// ranks a node in the shopper's suburb before one across the city, and that before one in
-/// another state. It is only a proxy — good enough to rank a handful of nodes, with no map data
-/// in the sandbox. A node with an unreadable pincode goes last.
-fn nearest_first(nodes: &[FulfillmentNode], destination: u32) -> Vec<&FulfillmentNode> {
-    let distance = |node: &FulfillmentNode| {
-        pincode_number(&node.pincode).map_or(u32::MAX, |p| p.abs_diff(destination))
-    };
-    let mut nodes: Vec<&FulfillmentNode> = nodes.iter().collect();
-    nodes.sort_by(|a, b| distance(a).cmp(&distance(b)).then_with(|| a.id.cmp(&b.id)));
-    nodes
 }
 
 /// Whether `node` holds every line's units (two lines of one sku need both quantities).

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use mandi_sdk::log;
+use mandi_sdk::pincode::nearest_first;
 use mandi_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -163,11 +164,10 @@ impl Fulfillment for Netmeds {
     ) -> Result<Vec<DeliveryOption>> {
         let config = Config::load(ctx)?;
         let lines = &cart.cart.lines;
-        let destination = destination(&cart.cart)?;
+        let destination = cart.cart.shipping_pincode()?;
         // Only pharmacies dispense, so the platform's defaults (any warehouse) are never offered.
-        let pharmacies: Vec<&FulfillmentNode> =
-            nodes.iter().filter(|node| node.kind == PHARMACY).collect();
-        let pharmacy = nearest_first(&pharmacies, destination)
+        let pharmacies = nodes.iter().filter(|node| node.kind == PHARMACY);
+        let pharmacy = nearest_first(pharmacies, destination)
             .into_iter()
             .find(|pharmacy| can_fill(pharmacy, lines))
             .ok_or_else(|| {
@@ -227,40 +227,6 @@ fn pharmacy_delivery(
         eta_minutes: delivery.eta_minutes,
         label: label.into(),
     }
-}
-
-/// The shipping pincode as a number, for the distance proxy below.
-fn destination(cart: &Cart) -> Result<u32> {
-    let pincode = shipping_pincode(cart).ok_or_else(|| {
-        PluginError::new("no-shipping-address", "the cart has no shipping address")
-    })?;
-    pincode_number(pincode).ok_or_else(|| {
-        PluginError::new(
-            "invalid-pincode",
-            format!("`{pincode}` is not a 6-digit pincode"),
-        )
-    })
-}
-
-fn pincode_number(pincode: &str) -> Option<u32> {
-    let pincode = pincode.trim();
-    let six_digits = pincode.len() == 6 && pincode.bytes().all(|b| b.is_ascii_digit());
-    six_digits.then(|| pincode.parse().ok()).flatten()
-}
-
-/// Nodes ordered by distance to the shopper, nearest first (ties by node id, so runs replay).
-///
-/// Distance is the absolute difference of the two 6-digit pincodes: India Post assigns them
-/// geographically (first digit the region, first three the sorting district), so the gap ranks
-/// a pharmacy in the shopper's suburb before one across the city. A proxy, not a map — enough to
-/// rank a few pharmacies inside the sandbox. A node with an unreadable pincode goes last.
-fn nearest_first<'a>(nodes: &[&'a FulfillmentNode], destination: u32) -> Vec<&'a FulfillmentNode> {
-    let distance = |node: &FulfillmentNode| {
-        pincode_number(&node.pincode).map_or(u32::MAX, |p| p.abs_diff(destination))
-    };
-    let mut nodes = nodes.to_vec();
-    nodes.sort_by(|a, b| distance(a).cmp(&distance(b)).then_with(|| a.id.cmp(&b.id)));
-    nodes
 }
 
 mandi_sdk::export_plugin!(Netmeds: validation, fulfillment);
