@@ -93,6 +93,7 @@ mod tests {
             .iter()
             .map(|n| n.id.as_str())
             .collect();
-        assert_eq!(ranked, ["A", "D", "C", "B"]);
+        // A and C are both 17 away (tie broken by id), D is 23 away, B cannot be ranked.
+        assert_eq!(ranked, ["A", "C", "D", "B"]);
     }
 }
