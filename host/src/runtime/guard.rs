@@ -116,23 +116,25 @@ pub(crate) fn check_input_currency(
     defaults: &[DeliveryOption],
 ) -> Check {
     let currency = cart.currency.as_str();
-    let same = |what: String, m: &Money| {
+    // The label is only built when something is wrong: this runs on every call.
+    let same = |m: &Money, what: &dyn Fn() -> String| {
         if m.currency == currency {
             Ok(())
         } else {
             Err(format!(
-                "{what} is in {} but the cart is in {currency}",
+                "{} is in {} but the cart is in {currency}",
+                what(),
                 m.currency
             ))
         }
     };
     for (i, line) in cart.lines.iter().enumerate() {
-        same(format!("line {i} unit price"), &line.unit_price)?;
+        same(&line.unit_price, &|| format!("line {i} unit price"))?;
     }
     if let Some(p) = priced {
         for l in &p.lines {
             for m in [&l.unit_price, &l.subtotal, &l.discount, &l.total] {
-                same(format!("priced line {}", l.line), m)?;
+                same(m, &|| format!("priced line {}", l.line))?;
             }
         }
         for (name, m) in [
@@ -140,16 +142,16 @@ pub(crate) fn check_input_currency(
             ("discount", &p.discount),
             ("total", &p.total),
         ] {
-            same(name.to_owned(), m)?;
+            same(m, &|| name.to_owned())?;
         }
         for a in &p.adjustments {
             if let AdjustmentKind::AmountOff(m) | AdjustmentKind::PriceOverride(m) = &a.kind {
-                same(format!("adjustment {}", a.code), m)?;
+                same(m, &|| format!("adjustment {}", a.code))?;
             }
         }
     }
     for o in defaults {
-        same(format!("default option {} cost", o.code), &o.cost)?;
+        same(&o.cost, &|| format!("default option {} cost", o.code))?;
     }
     Ok(())
 }
