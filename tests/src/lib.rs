@@ -35,7 +35,9 @@ pub fn plugin_bytes(name: &str) -> Vec<u8> {
     std::fs::read(plugin_path(name)).expect("reading a built plugin")
 }
 
-/// The `mandi` binary built alongside this test (same profile).
+/// The `mandi` binary built alongside this test (same profile). `cargo test --workspace` (and so
+/// `cargo xtask test`) builds it fresh, because mandi-host has integration tests; run alone, this
+/// suite builds it once if it is missing.
 pub fn mandi_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
