@@ -117,8 +117,10 @@ fn demo() -> anyhow::Result<()> {
         }
     }
     println!(
-        "\nEach line above is one sandboxed call: a fresh instance, the tenant's config, \
-         production limits.\nFull JSON: run any `$ mandi ...` line (the binary is {}).",
+        "\nEach block above is one sandboxed call: a fresh instance, the brand's config, \
+         production limits.\nTimings are one cold call in a new process of a debug build; \
+         `cargo xtask bench` measures steady-state latency.\n\
+         Full JSON: run any `$ mandi ...` line (the binary is {}).",
         rel(&mandi)
     );
     Ok(())
@@ -130,7 +132,7 @@ fn print_cart(path: &Path) -> anyhow::Result<()> {
     for (i, line) in cart["lines"].as_array().into_iter().flatten().enumerate() {
         println!(
             "  line {i}: {:>3} x {:<28} @ {}",
-            line["quantity"],
+            line["quantity"].as_u64().unwrap_or(0),
             line["sku"].as_str().unwrap_or("?"),
             money(&line["unit_price"])
         );
@@ -150,7 +152,15 @@ fn print_report(hook: &str, report: &Value) {
         report["peak_memory_bytes"].as_u64().unwrap_or(0) / 1024
     );
     if report["status"] != "ok" {
-        println!("  FAILED {}  [{cost}]", report["error"]);
+        let error = &report["error"];
+        let detail = match (error["code"].as_str(), error["message"].as_str()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            _ => error.to_string(),
+        };
+        println!(
+            "  FAILED ({}) {detail}  [{cost}]",
+            error["kind"].as_str().unwrap_or("?")
+        );
         return;
     }
     let output = &report["output"];
