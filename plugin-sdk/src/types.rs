@@ -43,6 +43,16 @@ pub struct CartLine {
 }
 
 impl CartLine {
+    /// What to call the line in a shopper-facing message: the product title, or the sku when
+    /// the catalog has no title.
+    pub fn display_name(&self) -> &str {
+        if self.product.title.is_empty() {
+            &self.sku
+        } else {
+            &self.product.title
+        }
+    }
+
     /// unit price x quantity (saturating: the host bounds quantities long before this matters).
     pub fn subtotal(&self) -> Money {
         self.unit_price

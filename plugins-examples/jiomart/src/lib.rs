@@ -154,18 +154,10 @@ impl Validation for Jiomart {
                 Violation::line(
                     index,
                     "QTY-CAP",
-                    format!("At most {cap} units of {} per order", display_name(line)),
+                    format!("At most {cap} units of {} per order", line.display_name()),
                 )
             });
         Ok(over_cap.collect())
-    }
-}
-
-fn display_name(line: &CartLine) -> &str {
-    if line.product.title.is_empty() {
-        &line.sku
-    } else {
-        &line.product.title
     }
 }
 

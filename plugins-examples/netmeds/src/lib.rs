@@ -108,14 +108,6 @@ fn shipping_pincode(cart: &Cart) -> Option<&str> {
     cart.pincode().map(str::trim).filter(|p| !p.is_empty())
 }
 
-fn display_name(line: &CartLine) -> &str {
-    if line.product.title.is_empty() {
-        &line.sku
-    } else {
-        &line.product.title
-    }
-}
-
 impl Validation for Netmeds {
     fn validate(ctx: &Context, cart: &PricedCart) -> Result<Vec<Violation>> {
         let config = Config::load(ctx)?;
@@ -130,7 +122,7 @@ impl Validation for Netmeds {
             ));
         }
         for (index, line) in cart.indexed_lines() {
-            let name = display_name(line);
+            let name = line.display_name();
             if needs_prescription(line) && !prescribed {
                 violations.push(Violation::line(
                     index,
