@@ -107,6 +107,26 @@ fn imports_outside_the_sandbox_are_refused() {
 }
 
 #[test]
+fn a_start_function_that_never_returns_cannot_hang_loading() {
+    let started = std::time::Instant::now();
+    let err = load_wat(
+        r#"(component
+            (core module $m
+                (func $spin (loop $forever (br $forever)))
+                (start $spin)
+                (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func $f (canon lift (core func $i "f")))
+            (instance $pricing (export "price" (func $f)))
+            (export "mandi:commerce/pricing@0.1.0" (instance $pricing)))"#,
+    )
+    .unwrap_err();
+    assert!(matches!(err, LoadError::Instantiation(_)), "{err}");
+    // Generous bound: this checks "does not hang", not speed.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
 fn oversize_component_is_refused_before_compiling() {
     let small = Runtime::new(RuntimeConfig {
         max_component_bytes: 1_000,

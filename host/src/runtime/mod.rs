@@ -260,7 +260,9 @@ impl Plugin {
         store
             .set_fuel(Limits::default().max_fuel)
             .map_err(|e| LoadError::Instantiation(e.to_string()))?;
-        store.set_epoch_deadline(u64::MAX / 2);
+        // A start function runs here: bound it like any call, or a hostile upload hangs the loader.
+        store.set_epoch_deadline(inner.deadline_ticks(&Limits::default()));
+        store.epoch_deadline_trap();
         let instance = inner
             .pre
             .instantiate(&mut store)
