@@ -1,0 +1,296 @@
+//! The checkout pipeline: price -> apply adjustments with guardrails -> validate -> fulfill ->
+//! totals, for one tenant's deployed hooks.
+//!
+//! The pipeline sees plugins only through [`PluginInvoker`], so it is tested with fakes; the
+//! real invoker is a loaded component with its deployment's config and limits
+//! ([`Deployed`]). A hook the tenant has not deployed gets the platform's default behaviour (no
+//! adjustments, no violations, the platform's delivery options). A failing hook follows its
+//! deployment's [`FailurePolicy`].
+
+mod apply;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mandi_sdk::{
+    Adjustment, Cart, CartLine, Context, DeliveryOption, FulfillmentNode, PricedCart,
+    PricingResult, Violation,
+};
+use serde::Serialize;
+
+pub use apply::{AppliedAdjustment, Pricing, apply};
+
+use crate::runtime::{CallSettings, Hook, HookFailure, HookRun, Limits, Plugin, PluginConfig};
+
+/// What to do when a deployment's hook fails (trap, timeout, invalid output, plugin error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailurePolicy {
+    /// Reject the checkout with the failure.
+    FailClosed,
+    /// Skip the hook (as if not deployed) and mark the quote degraded.
+    FailOpen,
+}
+
+/// Calls one deployment's hooks. Implemented by [`Deployed`]; tests implement it with fakes.
+pub trait PluginInvoker: Send + Sync {
+    fn price(&self, ctx: &Context, cart: &Cart) -> HookRun<PricingResult>;
+    fn validate(&self, ctx: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>>;
+    fn fulfill(
+        &self,
+        ctx: &Context,
+        cart: &PricedCart,
+        nodes: &[FulfillmentNode],
+        defaults: &[DeliveryOption],
+    ) -> HookRun<Vec<DeliveryOption>>;
+}
+
+/// A loaded component with the config and limits of its deployment.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub plugin: Plugin,
+    pub config: Arc<PluginConfig>,
+    pub limits: Limits,
+}
+
+impl Deployed {
+    fn call(&self) -> CallSettings<'_> {
+        CallSettings {
+            config: &self.config,
+            limits: &self.limits,
+        }
+    }
+}
+
+impl PluginInvoker for Deployed {
+    fn price(&self, ctx: &Context, cart: &Cart) -> HookRun<PricingResult> {
+        self.plugin.price(self.call(), ctx, cart)
+    }
+
+    fn validate(&self, ctx: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>> {
+        self.plugin.validate(self.call(), ctx, cart)
+    }
+
+    fn fulfill(
+        &self,
+        ctx: &Context,
+        cart: &PricedCart,
+        nodes: &[FulfillmentNode],
+        defaults: &[DeliveryOption],
+    ) -> HookRun<Vec<DeliveryOption>> {
+        self.plugin.fulfill(self.call(), ctx, cart, nodes, defaults)
+    }
+}
+
+/// Which deployment (and plugin version) produced something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub deployment_id: String,
+    /// The plugin's content digest, `sha256:...`.
+    pub plugin: String,
+}
+
+/// One hook of one tenant: the deployment and how to call it.
+#[derive(Clone)]
+pub struct HookDeployment {
+    pub source: Source,
+    pub policy: FailurePolicy,
+    pub invoker: Arc<dyn PluginInvoker>,
+}
+
+impl std::fmt::Debug for HookDeployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookDeployment")
+            .field("source", &self.source)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A tenant's deployed hooks; `None` means the platform default for that hook.
+#[derive(Debug, Clone, Default)]
+pub struct TenantHooks {
+    pub pricing: Option<HookDeployment>,
+    pub validation: Option<HookDeployment>,
+    pub fulfillment: Option<HookDeployment>,
+}
+
+/// What the pipeline needs besides the cart.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteInput {
+    pub nodes: Vec<FulfillmentNode>,
+    /// The platform's own delivery options for this cart.
+    pub defaults: Vec<DeliveryOption>,
+}
+
+/// How one hook went, for the quote's trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookTrace {
+    pub hook: Hook,
+    /// `None` when the platform default ran.
+    pub source: Option<Source>,
+    /// `ok`, `default`, `skipped` (failed, fail-open) or `failed` (fail-closed).
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<HookFailure>,
+    #[serde(serialize_with = "micros")]
+    pub duration: Duration,
+    pub fuel_used: u64,
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// A priced, validated cart with its delivery options.
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub priced: PricedCart,
+    pub applied: Vec<AppliedAdjustment<Source>>,
+    /// Free items the pricing hook asked for whose sku the catalog does not have.
+    pub unknown_free_items: Vec<String>,
+    pub violations: Vec<Violation>,
+    pub delivery_options: Vec<DeliveryOption>,
+    pub trace: Vec<HookTrace>,
+    /// True when a fail-open hook failed and was skipped.
+    pub degraded: bool,
+}
+
+/// A fail-closed hook failed: the checkout cannot be quoted.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{hook} hook of deployment {} failed: {failure}", deployment.deployment_id)]
+pub struct HookFailed {
+    pub hook: Hook,
+    pub deployment: Source,
+    pub failure: HookFailure,
+    pub trace: Vec<HookTrace>,
+}
+
+/// Runs the pipeline. `catalog` looks up a sku for free items (a cart line at catalog price).
+pub fn quote(
+    ctx: &Context,
+    cart: &Cart,
+    input: &QuoteInput,
+    hooks: &TenantHooks,
+    catalog: &dyn Fn(&str, u32) -> Option<CartLine>,
+) -> Result<Quote, Box<HookFailed>> {
+    let mut run = Run::default();
+
+    let pricing = run.hook(Hook::Pricing, hooks.pricing.as_ref(), |inv| {
+        inv.price(ctx, cart)
+    })?;
+    let (mut cart_with_free, mut adjustments, mut unknown_free_items) =
+        (cart.clone(), Vec::new(), Vec::new());
+    if let Some((result, source)) = pricing {
+        adjustments.extend(result.adjustments.into_iter().map(|a| (a, source.clone())));
+        for item in result.free_items {
+            match catalog(&item.sku, item.quantity) {
+                Some(line) => {
+                    // A free item is a line at catalog price with an override to zero, so the
+                    // quote shows what was given away and who gave it.
+                    let index = cart_with_free.lines.len() as u32;
+                    cart_with_free.lines.push(line);
+                    let free = Adjustment::line(
+                        index,
+                        mandi_sdk::AdjustmentKind::PriceOverride(mandi_sdk::Money::zero(
+                            cart.currency.clone(),
+                        )),
+                        item.code,
+                        item.message,
+                    );
+                    adjustments.push((free, source.clone()));
+                }
+                None => unknown_free_items.push(item.sku),
+            }
+        }
+    }
+    let Pricing { priced, applied } = apply(&cart_with_free, &adjustments);
+    unknown_free_items.sort();
+
+    let violations = run
+        .hook(Hook::Validation, hooks.validation.as_ref(), |inv| {
+            inv.validate(ctx, &priced)
+        })?
+        .map(|(v, _)| v)
+        .unwrap_or_default();
+
+    let delivery_options = run
+        .hook(Hook::Fulfillment, hooks.fulfillment.as_ref(), |inv| {
+            inv.fulfill(ctx, &priced, &input.nodes, &input.defaults)
+        })?
+        .map(|(options, _)| options)
+        .unwrap_or_else(|| input.defaults.clone());
+
+    Ok(Quote {
+        priced,
+        applied,
+        unknown_free_items,
+        violations,
+        delivery_options,
+        degraded: run.degraded,
+        trace: run.trace,
+    })
+}
+
+#[derive(Default)]
+struct Run {
+    trace: Vec<HookTrace>,
+    degraded: bool,
+}
+
+impl Run {
+    /// Calls one hook per its deployment and policy. `Ok(None)`: use the platform default.
+    fn hook<T>(
+        &mut self,
+        hook: Hook,
+        deployment: Option<&HookDeployment>,
+        call: impl FnOnce(&dyn PluginInvoker) -> HookRun<T>,
+    ) -> Result<Option<(T, Source)>, Box<HookFailed>> {
+        let Some(deployment) = deployment else {
+            self.trace.push(HookTrace {
+                hook,
+                source: None,
+                outcome: "default",
+                error: None,
+                duration: Duration::ZERO,
+                fuel_used: 0,
+            });
+            return Ok(None);
+        };
+        let run = call(deployment.invoker.as_ref());
+        let (duration, fuel_used) = (run.stats.duration, run.stats.fuel_used);
+        let trace = |outcome, error| HookTrace {
+            hook,
+            source: Some(deployment.source.clone()),
+            outcome,
+            error,
+            duration,
+            fuel_used,
+        };
+        match run.into_result() {
+            Ok(output) => {
+                self.trace.push(trace("ok", None));
+                Ok(Some((output, deployment.source.clone())))
+            }
+            Err(failure) => match deployment.policy {
+                FailurePolicy::FailOpen => {
+                    self.trace.push(trace("skipped", Some(failure)));
+                    self.degraded = true;
+                    Ok(None)
+                }
+                FailurePolicy::FailClosed => {
+                    self.trace.push(trace("failed", Some(failure.clone())));
+                    Err(Box::new(HookFailed {
+                        hook,
+                        deployment: deployment.source.clone(),
+                        failure,
+                        trace: std::mem::take(&mut self.trace),
+                    }))
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

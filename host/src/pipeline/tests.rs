@@ -1,0 +1,258 @@
+//! The pipeline against fake plugins: defaults, attribution, free items, failure policies.
+
+use std::sync::{Arc, Mutex};
+
+use mandi_sdk::testing::{CartBuilder, line, node};
+use mandi_sdk::{AdjustmentKind, FreeItem, LineAssignment, Money, Percent, Target};
+
+use super::*;
+use crate::runtime::{Outcome, RunStats};
+
+/// A plugin whose every hook returns a canned result, and which records what validation saw.
+#[derive(Default)]
+struct Fake {
+    pricing: Option<Result<PricingResult, HookFailure>>,
+    validation: Option<Result<Vec<Violation>, HookFailure>>,
+    fulfillment: Option<Result<Vec<DeliveryOption>, HookFailure>>,
+    validated_total: Mutex<Option<i64>>,
+}
+
+fn run<T>(result: Option<Result<T, HookFailure>>) -> HookRun<T> {
+    let outcome = match result.expect("the test deployed this hook") {
+        Ok(output) => Outcome::Ok { output },
+        Err(error) => Outcome::Failed { error },
+    };
+    HookRun {
+        outcome,
+        stats: RunStats {
+            duration: Duration::from_micros(40),
+            fuel_used: 1_000,
+            peak_memory_bytes: 1 << 20,
+        },
+        logs: Vec::new(),
+        logs_truncated: false,
+    }
+}
+
+impl PluginInvoker for Fake {
+    fn price(&self, _: &Context, _: &Cart) -> HookRun<PricingResult> {
+        run(self.pricing.clone())
+    }
+
+    fn validate(&self, _: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>> {
+        *self.validated_total.lock().expect("lock") = Some(cart.total.amount);
+        run(self.validation.clone())
+    }
+
+    fn fulfill(
+        &self,
+        _: &Context,
+        _: &PricedCart,
+        _: &[FulfillmentNode],
+        _: &[DeliveryOption],
+    ) -> HookRun<Vec<DeliveryOption>> {
+        run(self.fulfillment.clone())
+    }
+}
+
+fn deploy(fake: &Arc<Fake>, policy: FailurePolicy) -> Option<HookDeployment> {
+    Some(HookDeployment {
+        source: source(),
+        policy,
+        invoker: fake.clone(),
+    })
+}
+
+fn source() -> Source {
+    Source {
+        deployment_id: "dep-7".into(),
+        plugin: "sha256:abc".into(),
+    }
+}
+
+fn ctx() -> Context {
+    Context {
+        tenant_id: "t".into(),
+        request_id: "r".into(),
+        now_unix_ms: 0,
+        time_zone: "UTC".into(),
+        utc_offset_minutes: 0,
+    }
+}
+
+fn cart() -> Cart {
+    CartBuilder::inr()
+        .line(line("A", 2, 1_000))
+        .pincode("400001")
+        .build()
+}
+
+fn input() -> QuoteInput {
+    QuoteInput {
+        nodes: vec![node("N1", "warehouse", "400002", &[("A", 10)])],
+        defaults: vec![DeliveryOption {
+            code: "standard".into(),
+            method: "standard".into(),
+            assignments: vec![LineAssignment {
+                line: 0,
+                node_id: "N1".into(),
+            }],
+            cost: Money::inr(4_900),
+            eta_minutes: 2_880,
+            label: "Standard".into(),
+        }],
+    }
+}
+
+fn no_catalog(_: &str, _: u32) -> Option<CartLine> {
+    None
+}
+
+fn ten_percent_off() -> PricingResult {
+    let mut result = PricingResult::default();
+    result.adjust(Adjustment::order(
+        AdjustmentKind::PercentOff(Percent::from_percent(10)),
+        "TEN",
+        "10% off",
+    ));
+    result
+}
+
+fn plugin_error() -> HookFailure {
+    HookFailure::PluginError {
+        code: "boom".into(),
+        message: "rule failed".into(),
+    }
+}
+
+#[test]
+fn without_deployments_the_platform_defaults_apply() {
+    let quote = quote(
+        &ctx(),
+        &cart(),
+        &input(),
+        &TenantHooks::default(),
+        &no_catalog,
+    )
+    .expect("quotes");
+    assert_eq!(quote.priced, PricedCart::unadjusted(cart()));
+    assert!(quote.violations.is_empty());
+    assert_eq!(quote.delivery_options, input().defaults);
+    assert!(quote.trace.iter().all(|t| t.outcome == "default"));
+    assert!(!quote.degraded);
+}
+
+#[test]
+fn adjustments_are_applied_attributed_and_seen_by_validation() {
+    let fake = Arc::new(Fake {
+        pricing: Some(Ok(ten_percent_off())),
+        validation: Some(Ok(vec![])),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        pricing: deploy(&fake, FailurePolicy::FailClosed),
+        validation: deploy(&fake, FailurePolicy::FailClosed),
+        fulfillment: None,
+    };
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
+    assert_eq!(quote.priced.total, Money::inr(1_800));
+    assert_eq!(quote.applied[0].amount, 200);
+    assert_eq!(quote.applied[0].source, source());
+    assert_eq!(*fake.validated_total.lock().expect("lock"), Some(1_800));
+    let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes, ["ok", "ok", "default"]);
+}
+
+#[test]
+fn free_items_are_added_at_zero_and_unknown_skus_reported() {
+    let mut result = PricingResult::default();
+    for sku in ["SAMPLE", "GHOST"] {
+        result.add_free_item(FreeItem {
+            sku: sku.into(),
+            quantity: 1,
+            code: "FREE".into(),
+            message: "on us".into(),
+        });
+    }
+    let fake = Arc::new(Fake {
+        pricing: Some(Ok(result)),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        pricing: deploy(&fake, FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let catalog = |sku: &str, qty: u32| (sku == "SAMPLE").then(|| line("SAMPLE", qty, 250));
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &catalog).expect("quotes");
+    let free = &quote.priced.lines[1];
+    assert_eq!(quote.priced.cart.lines[1].sku, "SAMPLE");
+    assert_eq!((free.unit_price.amount, free.total.amount), (0, 0));
+    assert_eq!(quote.priced.total, Money::inr(2_000));
+    let given = quote.applied.iter().find(|a| a.adjustment.code == "FREE");
+    assert_eq!(
+        given.map(|a| (a.amount, a.adjustment.target)),
+        Some((250, Target::Line(1)))
+    );
+    assert_eq!(quote.unknown_free_items, ["GHOST"]);
+}
+
+#[test]
+fn fail_open_skips_the_hook_and_marks_the_quote_degraded() {
+    let fake = Arc::new(Fake {
+        pricing: Some(Err(plugin_error())),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        pricing: deploy(&fake, FailurePolicy::FailOpen),
+        ..TenantHooks::default()
+    };
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
+    assert!(quote.degraded);
+    assert_eq!(quote.priced.total, Money::inr(2_000), "priced at catalog");
+    assert_eq!(quote.trace[0].outcome, "skipped");
+    assert_eq!(quote.trace[0].error, Some(plugin_error()));
+}
+
+#[test]
+fn fail_closed_rejects_the_checkout_with_the_failure() {
+    let fake = Arc::new(Fake {
+        pricing: Some(Ok(PricingResult::default())),
+        validation: Some(Err(HookFailure::Timeout { deadline_ms: 50 })),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        pricing: deploy(&fake, FailurePolicy::FailClosed),
+        validation: deploy(&fake, FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let err = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).unwrap_err();
+    assert_eq!(err.hook, Hook::Validation);
+    assert_eq!(err.failure, HookFailure::Timeout { deadline_ms: 50 });
+    assert_eq!(
+        err.to_string(),
+        "validation hook of deployment dep-7 failed: exceeded its 50 ms deadline"
+    );
+    let outcomes: Vec<_> = err.trace.iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes, ["ok", "failed"]);
+}
+
+#[test]
+fn violations_and_plugin_delivery_options_are_returned() {
+    let options = vec![DeliveryOption {
+        code: "express".into(),
+        ..input().defaults[0].clone()
+    }];
+    let fake = Arc::new(Fake {
+        validation: Some(Ok(vec![Violation::line(0, "QTY", "too many")])),
+        fulfillment: Some(Ok(options.clone())),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        validation: deploy(&fake, FailurePolicy::FailClosed),
+        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
+    assert_eq!(quote.violations, [Violation::line(0, "QTY", "too many")]);
+    assert_eq!(quote.delivery_options, options);
+}
