@@ -4,6 +4,7 @@ mod cli;
 mod examples;
 mod hostile;
 mod loading;
+mod pipeline;
 
 use std::sync::{Arc, OnceLock};
 

@@ -1,0 +1,160 @@
+//! One cart quoted for three tenants through the checkout pipeline with the real components:
+//! the totals differ exactly as each brand's rules say.
+
+use std::sync::Arc;
+
+use mandi_host::cli::RunInput;
+use mandi_host::pipeline::{
+    Deployed, FailurePolicy, HookDeployment, Quote, QuoteInput, Source, TenantHooks, quote,
+};
+use mandi_host::runtime::{Hook, HookFailure, Limits, PluginConfig};
+use mandi_sdk::testing::{LineExt, line};
+use mandi_sdk::{CartLine, Money};
+
+use crate::runtime;
+
+fn sample() -> RunInput {
+    let path = mandi_tests::samples_dir().join("cart.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("parses")
+}
+
+fn deployment(brand: &str, policy: FailurePolicy) -> Option<HookDeployment> {
+    let plugin = runtime()
+        .load(&mandi_tests::plugin_bytes(brand))
+        .expect("loads");
+    let path = mandi_tests::repo_root()
+        .join("plugins-examples")
+        .join(brand)
+        .join("config.json");
+    let config =
+        PluginConfig::from_json(&std::fs::read_to_string(path).expect("config")).expect("object");
+    Some(HookDeployment {
+        source: Source {
+            deployment_id: format!("{brand}-1"),
+            plugin: plugin.digest().to_string(),
+        },
+        policy,
+        invoker: Arc::new(Deployed {
+            plugin,
+            config: Arc::new(config),
+            limits: Limits::default(),
+        }),
+    })
+}
+
+/// The platform catalog's view of a free item's sku.
+fn catalog(sku: &str, quantity: u32) -> Option<CartLine> {
+    (sku == "TIRA-MINI-LIPBALM").then(|| line(sku, quantity, 29_900).category("beauty"))
+}
+
+fn quote_for(hooks: &TenantHooks) -> Result<Quote, Box<mandi_host::pipeline::HookFailed>> {
+    let input = sample();
+    let ctx = input.context.clone().expect("context");
+    let extra = QuoteInput {
+        nodes: input.nodes.clone(),
+        defaults: input.defaults.clone(),
+    };
+    quote(&ctx, &input.cart, &extra, hooks, &catalog)
+}
+
+/// Subtotal of the sample cart at catalog prices: INR 26,005.50.
+const SUBTOTAL: i64 = 2_600_550;
+
+#[test]
+fn jiomart_tenant_gets_bulk_prices_and_one_shipment() {
+    let hooks = TenantHooks {
+        pricing: deployment("jiomart", FailurePolicy::FailClosed),
+        validation: deployment("jiomart", FailurePolicy::FailClosed),
+        fulfillment: deployment("jiomart", FailurePolicy::FailClosed),
+    };
+    let quote = quote_for(&hooks).expect("quotes");
+    // 5% of 7,788.00 + 10% of 10,625.00 + 6% of 4,668.00 = 389.40 + 1,062.50 + 280.08.
+    assert_eq!(quote.priced.discount, Money::inr(38_940 + 106_250 + 28_008));
+    assert_eq!(quote.priced.total, Money::inr(SUBTOTAL - 173_198));
+    let taken: Vec<(&str, i64)> = quote
+        .applied
+        .iter()
+        .map(|a| (a.adjustment.code.as_str(), a.amount))
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            ("BULK-STAPLES-5", 38_940),
+            ("BULK-STAPLES-10", 106_250),
+            ("BULK-HOUSEHOLD-6", 28_008)
+        ]
+    );
+    assert!(
+        quote
+            .applied
+            .iter()
+            .all(|a| a.source.deployment_id == "jiomart-1")
+    );
+    assert!(quote.violations.is_empty());
+    assert_eq!(quote.delivery_options.len(), 1);
+    assert_eq!(quote.delivery_options[0].code, "single");
+    assert!(!quote.degraded);
+}
+
+#[test]
+fn tira_tenant_gets_loyalty_capped_coupon_and_a_free_sample() {
+    let hooks = TenantHooks {
+        pricing: deployment("tira", FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let quote = quote_for(&hooks).expect("quotes");
+    // Gold 10% (2,600.55) + GLOW15 capped to 2,600.55 = the 20% cap; the sample is free.
+    assert_eq!(quote.priced.discount, Money::inr(520_110));
+    assert_eq!(quote.priced.total, Money::inr(SUBTOTAL - 520_110));
+    let sample_line = quote.priced.lines.last().expect("free line");
+    assert_eq!(
+        quote.priced.cart.lines.last().map(|l| l.sku.as_str()),
+        Some("TIRA-MINI-LIPBALM")
+    );
+    assert_eq!(
+        (sample_line.unit_price.amount, sample_line.total.amount),
+        (0, 0)
+    );
+    let given = quote
+        .applied
+        .iter()
+        .find(|a| a.adjustment.code == "FREE-SAMPLE")
+        .expect("sample");
+    assert_eq!(given.amount, 29_900);
+    // Without deployments for them, validation and fulfillment are the platform's.
+    assert_eq!(quote.delivery_options, sample().defaults);
+}
+
+#[test]
+fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
+    // no-pharmacy is a plugin error of the fulfillment hook on this cart.
+    let closed = TenantHooks {
+        validation: deployment("netmeds", FailurePolicy::FailClosed),
+        fulfillment: deployment("netmeds", FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let err = quote_for(&closed).unwrap_err();
+    assert_eq!(err.hook, Hook::Fulfillment);
+    assert!(matches!(&err.failure, HookFailure::PluginError { code, .. } if code == "no-pharmacy"));
+
+    let open = TenantHooks {
+        fulfillment: deployment("netmeds", FailurePolicy::FailOpen),
+        ..closed
+    };
+    let quote = quote_for(&open).expect("fail-open quotes");
+    assert!(quote.degraded);
+    assert_eq!(quote.priced.total, Money::inr(SUBTOTAL));
+    let codes: Vec<(&str, Option<u32>)> = quote
+        .violations
+        .iter()
+        .map(|v| (v.code.as_str(), v.line))
+        .collect();
+    assert_eq!(codes, [("RX-REQUIRED", Some(3)), ("RX-REQUIRED", Some(4))]);
+    assert_eq!(
+        quote.delivery_options,
+        sample().defaults,
+        "the platform's options instead"
+    );
+    let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes, ["default", "ok", "skipped"]);
+}
