@@ -1,5 +1,5 @@
-//! The `mandi` command line: inspect a component and run one hook locally with exactly the
-//! production sandbox and limits.
+//! The `mandi` command line: inspect a component, run one hook, or quote a cart through the
+//! whole pipeline, locally, with exactly the production sandbox and limits.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart};
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::{
+    self, Deployed, FailurePolicy, HookDeployment, PluginInvoker, QuoteInput, Source, TenantHooks,
+};
 use crate::runtime::{CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig};
 
 #[derive(Debug, Parser)]
@@ -36,6 +39,20 @@ enum PluginCommand {
     /// Print a component's contract version and hooks as JSON.
     Inspect {
         /// The component (.wasm) to inspect.
+        file: PathBuf,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Quote a cart through the checkout pipeline with this component deployed to every hook it
+    /// exports (platform defaults for the others) and print the quote as JSON.
+    Quote {
+        /// Run input, as for `run`; an optional "catalog" list of cart lines prices free items.
+        #[arg(long)]
+        input: PathBuf,
+        /// The deployment config (a JSON object) the plugin sees; `{}` when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The component (.wasm).
         file: PathBuf,
         #[command(flatten)]
         cache: CacheArgs,
@@ -111,6 +128,9 @@ pub struct RunInput {
     pub nodes: Vec<FulfillmentNode>,
     #[serde(default)]
     pub defaults: Vec<DeliveryOption>,
+    /// Catalog entries for skus a pricing plugin may add as free items (`plugin quote`).
+    #[serde(default)]
+    pub catalog: Vec<mandi_sdk::CartLine>,
 }
 
 #[derive(Serialize)]
@@ -143,6 +163,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plugin(PluginCommand::Quote {
+            input,
+            config,
+            file,
+            cache,
+        }) => {
+            let input: RunInput = read_json(&input, "run input")?;
+            let config = read_config(config.as_deref())?;
+            let runtime = cache.runtime()?;
+            let plugin = load(&runtime, &file)?;
+            quote_with(plugin, input, config)
+        }
         Command::Plugin(PluginCommand::Run {
             hook,
             input,
@@ -152,14 +184,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cache,
         }) => {
             let input: RunInput = read_json(&input, "run input")?;
-            let config = match config {
-                Some(path) => {
-                    let text = read_text(&path, "config")?;
-                    PluginConfig::from_json(&text)
-                        .with_context(|| format!("in {}", path.display()))?
-                }
-                None => PluginConfig::empty(),
-            };
+            let config = read_config(config.as_deref())?;
             let limits: Limits = match limits {
                 Some(path) => read_json(&path, "limits")?,
                 None => Limits::default(),
@@ -219,6 +244,76 @@ fn report<T: Serialize>(
     let failed = run.output().is_err();
     print_json(&RunReport { hook, plugin, run })?;
     Ok(failed)
+}
+
+fn read_config(path: Option<&Path>) -> anyhow::Result<PluginConfig> {
+    let Some(path) = path else {
+        return Ok(PluginConfig::empty());
+    };
+    let text = read_text(path, "config")?;
+    PluginConfig::from_json(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// Deploys `plugin` to every hook it exports, fail-closed, and quotes the input's cart.
+fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::Result<ExitCode> {
+    let source = Source {
+        deployment_id: "local".into(),
+        plugin: plugin.digest().to_string(),
+    };
+    let invoker: Arc<dyn PluginInvoker> = Arc::new(Deployed {
+        plugin: plugin.clone(),
+        config: Arc::new(config),
+        limits: Limits::default(),
+    });
+    let deploy = |hook| {
+        plugin.has_hook(hook).then(|| HookDeployment {
+            source: source.clone(),
+            policy: FailurePolicy::FailClosed,
+            invoker: invoker.clone(),
+        })
+    };
+    let hooks = TenantHooks {
+        pricing: deploy(Hook::Pricing),
+        validation: deploy(Hook::Validation),
+        fulfillment: deploy(Hook::Fulfillment),
+    };
+    let ctx = input.context.clone().unwrap_or_else(local_context);
+    let extra = QuoteInput {
+        nodes: input.nodes.clone(),
+        defaults: input.defaults.clone(),
+    };
+    let catalog = |sku: &str, quantity: u32| {
+        input
+            .catalog
+            .iter()
+            .find(|line| line.sku == sku)
+            .map(|line| mandi_sdk::CartLine {
+                quantity,
+                ..line.clone()
+            })
+    };
+    match pipeline::quote(&ctx, &input.cart, &extra, &hooks, &catalog) {
+        Ok(quote) => {
+            print_json(&quote)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failed) => {
+            #[derive(Serialize)]
+            struct Failed<'a> {
+                status: &'static str,
+                hook: Hook,
+                error: &'a crate::runtime::HookFailure,
+                trace: &'a [pipeline::HookTrace],
+            }
+            print_json(&Failed {
+                status: "failed",
+                hook: failed.hook,
+                error: &failed.failure,
+                trace: &failed.trace,
+            })?;
+            Ok(ExitCode::from(EXIT_HOOK_FAILED))
+        }
+    }
 }
 
 fn local_context() -> Context {

@@ -183,3 +183,59 @@ fn inspecting_a_non_component_fails_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a WebAssembly binary"));
 }
+
+#[test]
+fn quote_runs_every_exported_hook_through_the_pipeline() {
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let config = mandi_tests::repo_root().join("plugins-examples/tira/config.json");
+    let wasm = mandi_tests::plugin_path("tira");
+    let out = mandi(&[
+        "plugin",
+        "quote",
+        "--input",
+        path(&input),
+        "--config",
+        path(&config),
+        path(&wasm),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let quote = json_stdout(&out);
+    assert_eq!(quote["priced"]["subtotal"]["amount"], 2_600_550);
+    assert_eq!(quote["priced"]["discount"]["amount"], 520_110);
+    assert_eq!(quote["priced"]["total"]["amount"], 2_080_440);
+    // The free sample priced from the input's catalog, given away in full.
+    assert_eq!(quote["applied"][0]["code"], "FREE-SAMPLE");
+    assert_eq!(quote["applied"][0]["amount"], 29_900);
+    let outcomes: Vec<&str> = quote["trace"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["ok", "default", "default"]);
+}
+
+#[test]
+fn quote_stops_at_a_failing_hook_with_exit_status_3() {
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let config = mandi_tests::repo_root().join("plugins-examples/netmeds/config.json");
+    let wasm = mandi_tests::plugin_path("netmeds");
+    let out = mandi(&[
+        "plugin",
+        "quote",
+        "--input",
+        path(&input),
+        "--config",
+        path(&config),
+        path(&wasm),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let failed = json_stdout(&out);
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["hook"], "fulfillment");
+    assert_eq!(failed["error"]["code"], "no-pharmacy");
+}

@@ -143,7 +143,7 @@ fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A priced, validated cart with its delivery options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Quote {
     pub priced: PricedCart,
     pub applied: Vec<AppliedAdjustment<Source>>,

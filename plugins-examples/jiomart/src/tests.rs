@@ -448,6 +448,9 @@ struct RunInput {
     nodes: Vec<FulfillmentNode>,
     #[serde(default)]
     defaults: Vec<DeliveryOption>,
+    /// Prices free items for `mandi plugin quote`; not used here.
+    #[serde(default, rename = "catalog")]
+    _catalog: Vec<CartLine>,
 }
 
 fn sample(json: &str) -> (Harness, RunInput) {

@@ -334,6 +334,9 @@ struct RunInput {
     nodes: Vec<FulfillmentNode>,
     #[serde(default)]
     defaults: Vec<DeliveryOption>,
+    /// Prices free items for `mandi plugin quote`; not used here.
+    #[serde(default, rename = "catalog")]
+    _catalog: Vec<CartLine>,
 }
 
 /// A sample as `mandi plugin run --config config.json` runs it.

@@ -303,6 +303,9 @@ fn bad_config_is_invalid_config() {
 struct RunInput {
     context: Option<Context>,
     cart: Cart,
+    /// Prices free items for `mandi plugin quote`; not used here.
+    #[serde(default, rename = "catalog")]
+    _catalog: Vec<CartLine>,
 }
 
 fn sample(json: &str) -> (Harness, Cart) {

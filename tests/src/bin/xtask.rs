@@ -93,28 +93,12 @@ fn demo() -> anyhow::Result<()> {
             .join(brand)
             .join("config.json");
         println!("\n=== {brand} ({}) ===", hooks.join(", "));
+        let files = [&cart, &config, &wasm];
         for hook in *hooks {
-            println!(
-                "$ mandi plugin run --hook {hook} --input {} --config {} {}",
-                rel(&cart),
-                rel(&config),
-                rel(&wasm)
-            );
-            let out = Command::new(&mandi)
-                .args(["plugin", "run", "--hook", hook, "--input"])
-                .arg(&cart)
-                .arg("--config")
-                .arg(&config)
-                .arg(&wasm)
-                .output()
-                .context("running mandi")?;
-            if out.status.code() == Some(2) {
-                bail!("mandi failed: {}", String::from_utf8_lossy(&out.stderr));
-            }
-            let report: Value =
-                serde_json::from_slice(&out.stdout).context("mandi printed JSON")?;
+            let report = mandi_json(&mandi, &["plugin", "run", "--hook", hook], files)?;
             print_report(hook, &report);
         }
+        print_quote(&mandi_json(&mandi, &["plugin", "quote"], files)?);
     }
     println!(
         "\nEach block above is one sandboxed call: a fresh instance, the brand's config, \
@@ -124,6 +108,35 @@ fn demo() -> anyhow::Result<()> {
         rel(&mandi)
     );
     Ok(())
+}
+
+/// Runs `mandi ARGS --input CART --config CONFIG WASM`, echoing the command, and parses its JSON.
+/// Exit status 3 (the hook failed) still prints a report; 2 is a usage error.
+fn mandi_json(
+    mandi: &Path,
+    args: &[&str],
+    [cart, config, wasm]: [&PathBuf; 3],
+) -> anyhow::Result<Value> {
+    println!(
+        "$ mandi {} --input {} --config {} {}",
+        args.join(" "),
+        rel(cart),
+        rel(config),
+        rel(wasm)
+    );
+    let out = Command::new(mandi)
+        .args(args)
+        .arg("--input")
+        .arg(cart)
+        .arg("--config")
+        .arg(config)
+        .arg(wasm)
+        .output()
+        .context("running mandi")?;
+    if out.status.code() == Some(2) {
+        bail!("mandi failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    serde_json::from_slice(&out.stdout).context("mandi printed JSON")
 }
 
 fn print_cart(path: &Path) -> anyhow::Result<()> {
@@ -224,6 +237,38 @@ fn print_report(hook: &str, report: &Value) {
         println!("  log    {}", log["message"].as_str().unwrap_or(""));
     }
     println!("  ({cost})");
+}
+
+/// One line: what the whole checkout comes to for this brand.
+fn print_quote(quote: &Value) {
+    if quote["status"] == "failed" {
+        println!(
+            "  QUOTE REFUSED: {} hook failed ({}: {})",
+            quote["hook"].as_str().unwrap_or("?"),
+            quote["error"]["kind"].as_str().unwrap_or("?"),
+            quote["error"]["code"]
+                .as_str()
+                .or(quote["error"]["message"].as_str())
+                .unwrap_or("")
+        );
+        return;
+    }
+    let priced = &quote["priced"];
+    let violations = quote["violations"].as_array().map_or(0, Vec::len);
+    let delivery = &quote["delivery_options"][0];
+    println!(
+        "  QUOTE  {} - {} = {}; {}; delivery {} ({})",
+        money(&priced["subtotal"]),
+        money(&priced["discount"]),
+        money(&priced["total"]),
+        if violations == 0 {
+            "may be ordered".to_owned()
+        } else {
+            format!("{violations} violation(s) block the order")
+        },
+        delivery["code"].as_str().unwrap_or("none"),
+        money(&delivery["cost"]),
+    );
 }
 
 fn describe_target(target: &Value) -> String {
