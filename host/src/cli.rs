@@ -270,6 +270,7 @@ fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::
             source: source.clone(),
             policy: FailurePolicy::FailClosed,
             invoker: invoker.clone(),
+            breaker: Arc::default(),
         })
     };
     let hooks = TenantHooks {

@@ -39,6 +39,7 @@ fn deployment(brand: &str, policy: FailurePolicy) -> Option<HookDeployment> {
             config: Arc::new(config),
             limits: Limits::default(),
         }),
+        breaker: Arc::default(),
     })
 }
 

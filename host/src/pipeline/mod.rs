@@ -8,9 +8,10 @@
 //! deployment's [`FailurePolicy`].
 
 mod apply;
+mod breaker;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mandi_sdk::{
     Adjustment, Cart, CartLine, Context, DeliveryOption, FulfillmentNode, PricedCart,
@@ -19,6 +20,7 @@ use mandi_sdk::{
 use serde::Serialize;
 
 pub use apply::{AppliedAdjustment, Pricing, apply};
+pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 
 use crate::runtime::{CallSettings, Hook, HookFailure, HookRun, Limits, Plugin, PluginConfig};
 
@@ -96,6 +98,8 @@ pub struct HookDeployment {
     pub source: Source,
     pub policy: FailurePolicy,
     pub invoker: Arc<dyn PluginInvoker>,
+    /// Shared by every call of this deployment.
+    pub breaker: Arc<CircuitBreaker>,
 }
 
 impl std::fmt::Debug for HookDeployment {
@@ -129,7 +133,7 @@ pub struct HookTrace {
     pub hook: Hook,
     /// `None` when the platform default ran.
     pub source: Option<Source>,
-    /// `ok`, `default`, `skipped` (failed, fail-open) or `failed` (fail-closed).
+    /// `ok`, `default`, `skipped` (failed or circuit open, fail-open) or `failed` (fail-closed).
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<HookFailure>,
@@ -257,8 +261,24 @@ impl Run {
             });
             return Ok(None);
         };
-        let run = call(deployment.invoker.as_ref());
-        let (duration, fuel_used) = (run.stats.duration, run.stats.fuel_used);
+        let (result, duration, fuel_used) = match deployment.breaker.allow(Instant::now()) {
+            Err(refused) => {
+                let retry_after_ms =
+                    u64::try_from(refused.retry_after.as_millis()).unwrap_or(u64::MAX);
+                (
+                    Err(HookFailure::CircuitOpen { retry_after_ms }),
+                    Duration::ZERO,
+                    0,
+                )
+            }
+            Ok(()) => {
+                let run = call(deployment.invoker.as_ref());
+                let faulted = run.output().err().is_some_and(HookFailure::is_fault);
+                deployment.breaker.record(Instant::now(), !faulted);
+                let (duration, fuel_used) = (run.stats.duration, run.stats.fuel_used);
+                (run.into_result(), duration, fuel_used)
+            }
+        };
         let trace = |outcome, error| HookTrace {
             hook,
             source: Some(deployment.source.clone()),
@@ -267,7 +287,7 @@ impl Run {
             duration,
             fuel_used,
         };
-        match run.into_result() {
+        match result {
             Ok(output) => {
                 self.trace.push(trace("ok", None));
                 Ok(Some((output, deployment.source.clone())))

@@ -60,6 +60,7 @@ fn deploy(fake: &Arc<Fake>, policy: FailurePolicy) -> Option<HookDeployment> {
         source: source(),
         policy,
         invoker: fake.clone(),
+        breaker: Arc::default(),
     })
 }
 
@@ -255,4 +256,59 @@ fn violations_and_plugin_delivery_options_are_returned() {
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
     assert_eq!(quote.violations, [Violation::line(0, "QTY", "too many")]);
     assert_eq!(quote.delivery_options, options);
+}
+
+#[test]
+fn a_repeatedly_faulting_deployment_is_not_called_until_its_breaker_cools_down() {
+    let fake = Arc::new(Fake {
+        pricing: Some(Err(HookFailure::Trap {
+            message: "boom".into(),
+        })),
+        ..Fake::default()
+    });
+    let mut pricing = deploy(&fake, FailurePolicy::FailOpen).expect("deployed");
+    pricing.breaker = Arc::new(CircuitBreaker::new(BreakerConfig {
+        failure_threshold: 2,
+        cool_down: Duration::from_secs(60),
+    }));
+    let hooks = TenantHooks {
+        pricing: Some(pricing),
+        ..TenantHooks::default()
+    };
+    let error_kinds: Vec<&str> = (0..3)
+        .map(|_| {
+            let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
+            assert!(quote.degraded);
+            quote.trace[0]
+                .error
+                .as_ref()
+                .map_or("none", HookFailure::kind)
+        })
+        .collect();
+    assert_eq!(error_kinds, ["trap", "trap", "circuit-open"]);
+}
+
+#[test]
+fn business_failures_do_not_trip_the_breaker() {
+    let fake = Arc::new(Fake {
+        pricing: Some(Err(plugin_error())),
+        ..Fake::default()
+    });
+    let mut pricing = deploy(&fake, FailurePolicy::FailOpen).expect("deployed");
+    pricing.breaker = Arc::new(CircuitBreaker::new(BreakerConfig {
+        failure_threshold: 1,
+        cool_down: Duration::from_secs(60),
+    }));
+    let breaker = pricing.breaker.clone();
+    let hooks = TenantHooks {
+        pricing: Some(pricing),
+        ..TenantHooks::default()
+    };
+    for _ in 0..3 {
+        quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
+    }
+    assert_eq!(
+        breaker.state(Instant::now()),
+        BreakerState::Closed
+    );
 }

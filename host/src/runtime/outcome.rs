@@ -27,9 +27,24 @@ pub enum HookFailure {
     InputTooLarge { bytes: usize, limit_bytes: usize },
     #[error("no instance slot free: {message}")]
     Overloaded { message: String },
+    #[error("is not called: its deployment failed repeatedly (retry in {retry_after_ms} ms)")]
+    CircuitOpen { retry_after_ms: u64 },
 }
 
 impl HookFailure {
+    /// A fault of the plugin or its limits, as opposed to a business failure it reported
+    /// (`plugin-error`) or a refusal before it ran: what a circuit breaker counts.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::FuelExhausted { .. }
+                | Self::MemoryLimit { .. }
+                | Self::Trap { .. }
+                | Self::InvalidOutput { .. }
+        )
+    }
+
     /// The stable kind tag, e.g. `timeout`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -42,6 +57,7 @@ impl HookFailure {
             Self::InvalidInput { .. } => "invalid-input",
             Self::InputTooLarge { .. } => "input-too-large",
             Self::Overloaded { .. } => "overloaded",
+            Self::CircuitOpen { .. } => "circuit-open",
         }
     }
 }
