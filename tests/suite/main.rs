@@ -3,6 +3,7 @@
 mod cli;
 mod examples;
 mod hostile;
+mod isolation;
 mod loading;
 mod pipeline;
 

@@ -9,6 +9,7 @@
 
 mod apply;
 mod breaker;
+mod scheduler;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 pub use apply::{AppliedAdjustment, Pricing, apply};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
 
 use crate::runtime::{CallSettings, Hook, HookFailure, HookRun, Limits, Plugin, PluginConfig};
 

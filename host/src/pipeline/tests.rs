@@ -307,8 +307,5 @@ fn business_failures_do_not_trip_the_breaker() {
     for _ in 0..3 {
         quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
     }
-    assert_eq!(
-        breaker.state(Instant::now()),
-        BreakerState::Closed
-    );
+    assert_eq!(breaker.state(Instant::now()), BreakerState::Closed);
 }
