@@ -241,3 +241,53 @@ fn a_looping_plugin_does_not_stall_another_call() {
         "good calls took {good_calls:?}"
     );
 }
+
+#[test]
+fn a_full_instance_pool_answers_overloaded_instead_of_waiting() {
+    let runtime = mandi_host::runtime::Runtime::new(mandi_host::runtime::RuntimeConfig {
+        max_concurrent_instances: 1,
+        ..Default::default()
+    })
+    .expect("runtime");
+    let plugin = runtime
+        .load(&mandi_tests::plugin_bytes("hostile"))
+        .expect("loads");
+    let limits = Limits {
+        deadline_ms: 300,
+        max_fuel: u64::MAX / 4,
+        ..Limits::default()
+    };
+    let spinning = {
+        let (plugin, limits) = (plugin.clone(), limits.clone());
+        std::thread::spawn(move || {
+            let config = config(json!({ "attack": "loop" }));
+            plugin.price(
+                CallSettings {
+                    config: &config,
+                    limits: &limits,
+                },
+                &context("a"),
+                &cart(),
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let config = config(json!({ "attack": "none" }));
+    let run = plugin.price(
+        CallSettings {
+            config: &config,
+            limits: &limits,
+        },
+        &context("b"),
+        &cart(),
+    );
+    let HookFailure::Overloaded { message } = failure(&run) else {
+        panic!("expected overloaded, got {:?}", run.output());
+    };
+    assert!(
+        message.contains("maximum concurrent limit of 1"),
+        "{message}"
+    );
+    let spun = spinning.join().expect("thread");
+    assert_eq!(failure(&spun), &HookFailure::Timeout { deadline_ms: 300 });
+}

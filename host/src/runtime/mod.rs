@@ -548,10 +548,14 @@ fn classify(err: wasmtime::Error, state: &CallState, limits: &Limits) -> HookFai
 }
 
 fn classify_instantiation(err: wasmtime::Error, state: &CallState, limits: &Limits) -> HookFailure {
-    let message = format!("{err:#}");
-    // The pooling allocator refuses when every slot is taken: back-pressure, not a plugin bug.
-    if message.contains("concurrent") && message.contains("limit") {
-        return HookFailure::Overloaded { message };
+    // Every pooled slot taken: back-pressure, not a plugin bug.
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return HookFailure::Overloaded {
+            message: err.to_string(),
+        };
     }
     classify(err, state, limits)
 }
