@@ -29,6 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the checkout service (HTTP API) until SIGINT/SIGTERM.
+    Serve(crate::config::ServeArgs),
     /// Work with plugin components locally.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -93,20 +95,15 @@ impl CacheArgs {
         let cache_dir = if self.no_cache {
             None
         } else {
-            self.cache_dir.clone().or_else(default_cache_dir)
+            self.cache_dir
+                .clone()
+                .or_else(crate::config::default_cache_dir)
         };
         Runtime::new(RuntimeConfig {
             cache_dir,
             ..RuntimeConfig::default()
         })
     }
-}
-
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("mandi"))
 }
 
 fn parse_hook(s: &str) -> Result<Hook, String> {
@@ -146,6 +143,14 @@ const EXIT_HOOK_FAILED: u8 = 3;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => {
+            let config = crate::config::ServeConfig::resolve(args)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(crate::server::serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin(PluginCommand::Inspect { file, cache }) => {
             let runtime = cache.runtime()?;
             let plugin = load(&runtime, &file)?;

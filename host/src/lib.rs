@@ -3,11 +3,23 @@
 //! The Mandi platform: a commerce checkout shared by many brands, each customising pricing,
 //! validation and fulfillment with sandboxed WebAssembly components.
 //!
+//! Dependencies point one way: [`api`] -> [`pipeline`] -> {[`runtime`], [`store`]}.
+//!
 //! - [`runtime`]: loads components and runs one hook call in a fresh, limited sandbox.
-//! - [`pipeline`]: one checkout quote: price, apply adjustments with guardrails, validate,
-//!   fulfill, with each deployment's failure policy.
-//! - [`cli`]: the `mandi` command line.
+//! - [`pipeline`]: one checkout: catalog prices, price, apply adjustments with guardrails,
+//!   validate, fulfill, with each deployment's failure policy, circuit breaker and run history.
+//! - [`store`]: tenants, catalog, plugins and deployments, orders, outbox, run history (SQLite).
+//! - [`api`]: the HTTP API (axum); [`server`] assembles and runs it (`mandi serve`).
+//! - [`events`]: relays the outbox to event streams; [`telemetry`]: metrics.
+//! - [`tenants`]: API keys; [`config`]: `mandi serve` settings; [`cli`]: the `mandi` command.
 
+pub mod api;
 pub mod cli;
+pub mod config;
+pub mod events;
 pub mod pipeline;
 pub mod runtime;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod tenants;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+pub mod http;
+pub mod samples;
 pub mod toolchain;
 
 /// The repository root.

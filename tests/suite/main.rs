@@ -6,6 +6,7 @@ mod hostile;
 mod isolation;
 mod loading;
 mod pipeline;
+mod service;
 
 use std::sync::{Arc, OnceLock};
 

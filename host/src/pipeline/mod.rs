@@ -9,6 +9,10 @@
 
 mod apply;
 mod breaker;
+mod checkout;
+mod defaults;
+mod deployments;
+mod history;
 mod scheduler;
 
 use std::sync::Arc;
@@ -22,9 +26,18 @@ use serde::Serialize;
 
 pub use apply::{AppliedAdjustment, Pricing, apply};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use checkout::{
+    Checkout, CheckoutError, CheckoutRequest, LineView, OrderRequest, PlacedOrder, QuoteView,
+    RequestAddress, RequestCustomer, RequestLine, Totals,
+};
+pub use defaults::default_delivery_options;
+pub use deployments::{DeploymentError, Deployments, parse_policy};
+pub use history::{RecordRuns, RunWriter};
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
 
-use crate::runtime::{CallSettings, Hook, HookFailure, HookRun, Limits, Plugin, PluginConfig};
+use crate::runtime::{
+    CallSettings, Hook, HookFailure, HookRun, Limits, LogRecord, Plugin, PluginConfig,
+};
 
 /// What to do when a deployment's hook fails (trap, timeout, invalid output, plugin error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -139,9 +152,17 @@ pub struct HookTrace {
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<HookFailure>,
-    #[serde(serialize_with = "micros")]
+    #[serde(rename = "duration_us", serialize_with = "micros")]
     pub duration: Duration,
     pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    /// SHA-256 of the hook's input (empty when no plugin ran): finds identical calls.
+    pub input_digest: String,
+    /// What the plugin logged; kept for run history, not shown in the quote.
+    #[serde(skip)]
+    pub logs: Vec<LogRecord>,
+    #[serde(skip)]
+    pub logs_truncated: bool,
 }
 
 fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -180,11 +201,18 @@ pub fn quote(
     hooks: &TenantHooks,
     catalog: &dyn Fn(&str, u32) -> Option<CartLine>,
 ) -> Result<Quote, Box<HookFailed>> {
-    let mut run = Run::default();
+    let mut run = Run {
+        tenant: &ctx.tenant_id,
+        trace: Vec::new(),
+        degraded: false,
+    };
 
-    let pricing = run.hook(Hook::Pricing, hooks.pricing.as_ref(), |inv| {
-        inv.price(ctx, cart)
-    })?;
+    let pricing = run.hook(
+        Hook::Pricing,
+        hooks.pricing.as_ref(),
+        || input_digest(&cart),
+        |inv| inv.price(ctx, cart),
+    )?;
     let (mut cart_with_free, mut adjustments, mut unknown_free_items) =
         (cart.clone(), Vec::new(), Vec::new());
     if let Some((result, source)) = pricing {
@@ -214,16 +242,22 @@ pub fn quote(
     unknown_free_items.sort();
 
     let violations = run
-        .hook(Hook::Validation, hooks.validation.as_ref(), |inv| {
-            inv.validate(ctx, &priced)
-        })?
+        .hook(
+            Hook::Validation,
+            hooks.validation.as_ref(),
+            || input_digest(&priced),
+            |inv| inv.validate(ctx, &priced),
+        )?
         .map(|(v, _)| v)
         .unwrap_or_default();
 
     let delivery_options = run
-        .hook(Hook::Fulfillment, hooks.fulfillment.as_ref(), |inv| {
-            inv.fulfill(ctx, &priced, &input.nodes, &input.defaults)
-        })?
+        .hook(
+            Hook::Fulfillment,
+            hooks.fulfillment.as_ref(),
+            || input_digest(&(&priced, &input.nodes, &input.defaults)),
+            |inv| inv.fulfill(ctx, &priced, &input.nodes, &input.defaults),
+        )?
         .map(|(options, _)| options)
         .unwrap_or_else(|| input.defaults.clone());
 
@@ -238,18 +272,26 @@ pub fn quote(
     })
 }
 
-#[derive(Default)]
-struct Run {
+/// `sha256:<hex>` of a hook input's JSON (the context is left out: it differs on every call).
+fn input_digest(input: &impl Serialize) -> String {
+    use sha2::Digest as _;
+    let json = serde_json::to_vec(input).expect("contract types serialize");
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(&json)))
+}
+
+struct Run<'a> {
+    tenant: &'a str,
     trace: Vec<HookTrace>,
     degraded: bool,
 }
 
-impl Run {
+impl Run<'_> {
     /// Calls one hook per its deployment and policy. `Ok(None)`: use the platform default.
     fn hook<T>(
         &mut self,
         hook: Hook,
         deployment: Option<&HookDeployment>,
+        digest: impl FnOnce() -> String,
         call: impl FnOnce(&dyn PluginInvoker) -> HookRun<T>,
     ) -> Result<Option<(T, Source)>, Box<HookFailed>> {
         let Some(deployment) = deployment else {
@@ -260,9 +302,24 @@ impl Run {
                 error: None,
                 duration: Duration::ZERO,
                 fuel_used: 0,
+                peak_memory_bytes: 0,
+                input_digest: String::new(),
+                logs: Vec::new(),
+                logs_truncated: false,
             });
             return Ok(None);
         };
+        let span = tracing::info_span!(
+            "hook",
+            tenant = self.tenant,
+            %hook,
+            deployment = %deployment.source.deployment_id,
+            plugin = %deployment.source.plugin,
+        );
+        let _entered = span.enter();
+        let input_digest = digest();
+        let mut logs = (Vec::new(), false);
+        let mut peak_memory_bytes = 0;
         let (result, duration, fuel_used) = match deployment.breaker.allow(Instant::now()) {
             Err(refused) => {
                 let retry_after_ms =
@@ -278,7 +335,9 @@ impl Run {
                 let faulted = run.output().err().is_some_and(HookFailure::is_fault);
                 deployment.breaker.record(Instant::now(), !faulted);
                 let (duration, fuel_used) = (run.stats.duration, run.stats.fuel_used);
-                (run.into_result(), duration, fuel_used)
+                peak_memory_bytes = run.stats.peak_memory_bytes;
+                logs = (run.logs, run.logs_truncated);
+                (run.outcome.into_result(), duration, fuel_used)
             }
         };
         let trace = |outcome, error| HookTrace {
@@ -288,6 +347,10 @@ impl Run {
             error,
             duration,
             fuel_used,
+            peak_memory_bytes,
+            input_digest,
+            logs: logs.0,
+            logs_truncated: logs.1,
         };
         match result {
             Ok(output) => {

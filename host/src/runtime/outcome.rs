@@ -124,9 +124,15 @@ impl<T> HookRun<T> {
     }
 
     pub fn into_result(self) -> Result<T, HookFailure> {
-        match self.outcome {
-            Outcome::Ok { output } => Ok(output),
-            Outcome::Failed { error } => Err(error),
+        self.outcome.into_result()
+    }
+}
+
+impl<T> Outcome<T> {
+    pub fn into_result(self) -> Result<T, HookFailure> {
+        match self {
+            Self::Ok { output } => Ok(output),
+            Self::Failed { error } => Err(error),
         }
     }
 }

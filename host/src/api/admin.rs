@@ -1,0 +1,380 @@
+//! The platform admin API: tenants and their keys, plugin uploads, deployments and rollbacks.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+use super::{Admin, ApiError, ApiJson, ApiResult, AppState, ErrorBody};
+use crate::pipeline::parse_policy;
+use crate::runtime::{Hook, Limits, PluginConfig};
+use crate::store::{DeploymentRecord, NewDeployment, PluginRecord, Tenant};
+use crate::tenants::generate_api_key;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Lowercase letters, digits and dashes, 2 to 63 characters: e.g. `jiomart`.
+    pub id: String,
+    pub name: String,
+    /// ISO 4217, e.g. `INR`.
+    pub currency: String,
+    /// IANA time zone given to plugins [default: Asia/Kolkata].
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The zone's offset from UTC, minutes [default: 330].
+    #[serde(default)]
+    pub utc_offset_minutes: Option<i32>,
+}
+
+/// A new tenant and its API key. The key is shown only here.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedTenant {
+    pub tenant: Tenant,
+    pub api_key: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    pub tenant_id: String,
+    pub api_key: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// `pricing`, `validation` or `fulfillment`.
+    pub hook: String,
+    /// Digest of an uploaded component, `sha256:...`.
+    pub plugin: String,
+    /// The JSON object the plugin reads as its config [default: {}].
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
+    /// `fail-closed` (reject the checkout) or `fail-open` (skip the hook) [default: fail-closed].
+    #[serde(default)]
+    pub failure_policy: Option<String>,
+    /// Per-call limits, any subset: deadline_ms, max_fuel, max_memory_bytes, max_input_bytes,
+    /// max_output_bytes, max_log_bytes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub limits: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentQuery {
+    /// Only this hook's history.
+    pub hook: Option<String>,
+}
+
+const MAX_CONFIG_BYTES: usize = 64 << 10;
+
+#[utoipa::path(post, path = "/admin/tenants", tag = "admin", security(("admin_token" = [])),
+    request_body = CreateTenant,
+    responses((status = 201, body = CreatedTenant), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateTenant>,
+) -> ApiResult<(StatusCode, Json<CreatedTenant>)> {
+    let id_ok = (2..=63).contains(&body.id.len())
+        && body
+            .id
+            .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && body
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !id_ok {
+        return Err(ApiError::unprocessable(
+            "invalid-tenant-id",
+            "a tenant id is 2 to 63 lowercase letters, digits and dashes",
+        ));
+    }
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        return Err(ApiError::unprocessable(
+            "invalid-name",
+            "a tenant needs a name of up to 200 bytes",
+        ));
+    }
+    if body.currency.len() != 3 || !body.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::unprocessable(
+            "invalid-currency",
+            "currency is an ISO 4217 code such as INR",
+        ));
+    }
+    let offset = body.utc_offset_minutes.unwrap_or(330);
+    if !(-720..=840).contains(&offset) {
+        return Err(ApiError::unprocessable(
+            "invalid-utc-offset",
+            "utc_offset_minutes must be -720 to 840",
+        ));
+    }
+    let tenant = Tenant {
+        id: body.id,
+        name: body.name,
+        currency: body.currency,
+        time_zone: body.time_zone.unwrap_or_else(|| "Asia/Kolkata".into()),
+        utc_offset_minutes: offset,
+        created_at: crate::store::now_ms(),
+    };
+    let key = generate_api_key(&tenant.id);
+    state.store().create_tenant(&tenant, &key.record).await?;
+    tracing::info!(tenant = %tenant.id, "tenant created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTenant {
+            tenant,
+            api_key: key.secret_text,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/admin/tenants", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<Tenant>)))]
+pub async fn list_tenants(_: Admin, State(state): State<AppState>) -> ApiResult<Json<Vec<Tenant>>> {
+    Ok(Json(state.store().tenants().await?))
+}
+
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/api-keys", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path)),
+    responses((status = 201, body = CreatedKey), (status = 404, body = ErrorBody)))]
+pub async fn create_api_key(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let key = generate_api_key(&tenant.id);
+    state.store().add_api_key(&key.record).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            tenant_id: tenant.id,
+            api_key: key.secret_text,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/plugins", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 201, description = "Uploaded", body = PluginRecord),
+              (status = 200, description = "Already uploaded", body = PluginRecord),
+              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+              (status = 422, description = "Not a component, or an unsupported contract", body = ErrorBody)))]
+pub async fn upload_plugin(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<PluginRecord>)> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != "application/wasm" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "upload the component as raw bytes with Content-Type: application/wasm",
+        ));
+    }
+    let wasm = body?;
+    if wasm.is_empty() {
+        return Err(ApiError::bad_request("empty-body", "the upload is empty"));
+    }
+    let runtime = state.checkout().deployments().runtime().clone();
+    let bytes = wasm.clone();
+    // Compiling takes tens of milliseconds (more for large components): off the executor.
+    let plugin = tokio::task::spawn_blocking(move || runtime.load(&bytes))
+        .await
+        .map_err(ApiError::internal)??;
+    let record = PluginRecord {
+        digest: plugin.digest().to_string(),
+        contract: plugin.inspection().contract.clone(),
+        hooks: plugin
+            .inspection()
+            .hooks
+            .iter()
+            .map(|h| h.as_str().to_owned())
+            .collect(),
+        size_bytes: wasm.len() as i64,
+        uploaded_at: crate::store::now_ms(),
+    };
+    let created = state
+        .store()
+        .insert_plugin(&tenant.id, &record, &wasm)
+        .await?;
+    if created {
+        state.events().wake();
+        tracing::info!(tenant = %tenant.id, digest = %record.digest, "plugin uploaded");
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(record)))
+}
+
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/plugins", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path)),
+    responses((status = 200, body = Vec<PluginRecord>), (status = 404, body = ErrorBody)))]
+pub async fn list_plugins(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<PluginRecord>>> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    Ok(Json(state.store().plugins(&tenant.id).await?))
+}
+
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/deployments", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path)), request_body = Deploy,
+    responses((status = 201, body = DeploymentRecord), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn deploy(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    ApiJson(body): ApiJson<Deploy>,
+) -> ApiResult<(StatusCode, Json<DeploymentRecord>)> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let hook: Hook = body
+        .hook
+        .parse()
+        .map_err(|e: String| ApiError::unprocessable("unknown-hook", e))?;
+    let policy = body.failure_policy.as_deref().unwrap_or("fail-closed");
+    parse_policy(policy).map_err(|e| ApiError::unprocessable("invalid-failure-policy", e))?;
+    let limits = check_limits(body.limits)?;
+    let config = body.config.unwrap_or_else(|| serde_json::json!({}));
+    let config_text = config.to_string();
+    if config_text.len() > MAX_CONFIG_BYTES {
+        return Err(ApiError::unprocessable(
+            "invalid-config",
+            format!("a config is at most {MAX_CONFIG_BYTES} bytes"),
+        ));
+    }
+    PluginConfig::from_json(&config_text)
+        .map_err(|e| ApiError::unprocessable("invalid-config", e.to_string()))?;
+    let plugins = state.store().plugins(&tenant.id).await?;
+    let plugin = plugins
+        .iter()
+        .find(|p| p.digest == body.plugin)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-plugin",
+                format!(
+                    "tenant {} has no uploaded plugin {}",
+                    tenant.id, body.plugin
+                ),
+            )
+        })?;
+    if !plugin.hooks.iter().any(|h| h == hook.as_str()) {
+        return Err(ApiError::unprocessable(
+            "hook-not-exported",
+            format!(
+                "plugin {} does not export the {hook} hook (it exports: {})",
+                plugin.digest,
+                plugin.hooks.join(", ")
+            ),
+        ));
+    }
+    let record = state
+        .store()
+        .deploy(
+            &tenant.id,
+            &NewDeployment {
+                hook: hook.as_str().to_owned(),
+                plugin_digest: plugin.digest.clone(),
+                config,
+                failure_policy: policy.to_owned(),
+                limits: serde_json::to_value(&limits).expect("limits serialize"),
+            },
+        )
+        .await?;
+    state.checkout().deployments().invalidate(&tenant.id);
+    state.events().wake();
+    tracing::info!(tenant = %tenant.id, %hook, deployment = %record.id, plugin = %record.plugin_digest, "deployed");
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/deployments", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path), DeploymentQuery),
+    responses((status = 200, description = "Every deployment, newest first per hook", body = Vec<DeploymentRecord>)))]
+pub async fn list_deployments(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    query: Result<Query<DeploymentQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Vec<DeploymentRecord>>> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let Query(query) = query?;
+    Ok(Json(
+        state
+            .store()
+            .deployments(&tenant.id, query.hook.as_deref())
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/deployments/{hook}/rollback", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path), ("hook" = String, Path)),
+    responses((status = 200, description = "The deployment active again", body = DeploymentRecord),
+              (status = 404, body = ErrorBody), (status = 409, description = "Nothing to roll back to", body = ErrorBody)))]
+pub async fn rollback(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((tenant, hook)): Path<(String, String)>,
+) -> ApiResult<Json<DeploymentRecord>> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let hook: Hook = hook
+        .parse()
+        .map_err(|e: String| ApiError::unprocessable("unknown-hook", e))?;
+    let record = state.store().rollback(&tenant.id, hook.as_str()).await?;
+    state.checkout().deployments().invalidate(&tenant.id);
+    state.events().wake();
+    tracing::info!(tenant = %tenant.id, %hook, deployment = %record.id, "rolled back");
+    Ok(Json(record))
+}
+
+async fn require_tenant(state: &AppState, id: &str) -> ApiResult<Tenant> {
+    state.store().tenant(id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-tenant",
+            format!("no tenant `{id}`"),
+        )
+    })
+}
+
+/// A deployment's limits: any subset of the fields, within the platform's ceilings.
+fn check_limits(limits: Option<serde_json::Value>) -> ApiResult<Limits> {
+    let limits: Limits = match limits {
+        None => Limits::default(),
+        Some(value) => serde_json::from_value(value)
+            .map_err(|e| ApiError::unprocessable("invalid-limits", e.to_string()))?,
+    };
+    let within = |name: &str, value: u64, max: u64| {
+        if value == 0 || value > max {
+            Err(ApiError::unprocessable(
+                "invalid-limits",
+                format!("{name} must be 1 to {max}, not {value}"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    within("deadline_ms", limits.deadline_ms, 2_000)?;
+    within("max_fuel", limits.max_fuel, 100_000_000_000)?;
+    within("max_memory_bytes", limits.max_memory_bytes, 512 << 20)?;
+    within("max_input_bytes", limits.max_input_bytes as u64, 16 << 20)?;
+    within("max_output_bytes", limits.max_output_bytes as u64, 16 << 20)?;
+    within("max_log_bytes", limits.max_log_bytes as u64, 1 << 20)?;
+    Ok(limits)
+}

@@ -1,0 +1,45 @@
+//! A tenant's view of its plugins at work: its deployments and the run history of every hook
+//! call, with logs.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+
+use super::{ApiError, ApiResult, AppState, ErrorBody, TenantAuth};
+use crate::store::{DeploymentRecord, RunFilter, RunRecord};
+
+#[utoipa::path(get, path = "/v1/deployments", tag = "plugins", security(("api_key" = [])),
+    responses((status = 200, description = "This tenant's deployments with history", body = Vec<DeploymentRecord>)))]
+pub async fn list_deployments(
+    TenantAuth(tenant): TenantAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<DeploymentRecord>>> {
+    Ok(Json(state.store().deployments(&tenant.id, None).await?))
+}
+
+#[utoipa::path(get, path = "/v1/runs", tag = "plugins", security(("api_key" = [])), params(RunFilter),
+    responses((status = 200, description = "Newest first", body = Vec<RunRecord>), (status = 400, body = ErrorBody)))]
+pub async fn list_runs(
+    TenantAuth(tenant): TenantAuth,
+    State(state): State<AppState>,
+    filter: Result<Query<RunFilter>, QueryRejection>,
+) -> ApiResult<Json<Vec<RunRecord>>> {
+    let Query(filter) = filter?;
+    Ok(Json(state.store().runs(&tenant.id, &filter).await?))
+}
+
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "plugins", security(("api_key" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody)))]
+pub async fn get_run(
+    TenantAuth(tenant): TenantAuth,
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Json<RunRecord>> {
+    let Path(id) = id?;
+    state
+        .store()
+        .run(&tenant.id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("run {id}")))
+}

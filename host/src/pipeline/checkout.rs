@@ -1,0 +1,638 @@
+//! The checkout service: turns a client's cart (skus and quantities, never prices) into a
+//! quote or an order for one tenant — catalog prices from the store, the tenant's deployed
+//! hooks through the pipeline on the tenant's scheduler, every plugin call recorded.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mandi_sdk::{
+    Address, Attribute, Cart, CartLine, Context, Customer, DeliveryOption, FulfillmentNode, Money,
+    PricedCart, Product, StockLevel, Violation,
+};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use super::defaults::default_delivery_options;
+use super::deployments::{DeploymentError, Deployments};
+use super::history::RecordRuns;
+use super::{AppliedAdjustment, Busy, HookFailed, HookTrace, QuoteInput, Source, TenantScheduler};
+use crate::runtime::Hook;
+use crate::store::{self, NewOrder, OrderRecord, Placed, Reservation, Store, StoreError, Tenant};
+
+/// Most lines a cart may have.
+pub const MAX_LINES: usize = 200;
+/// Most units of one line.
+pub const MAX_QUANTITY: u32 = 10_000;
+const MAX_TEXT: usize = 256;
+const MAX_LIST: usize = 32;
+
+/// A cart as a client sends it: what to buy, never at what price.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub lines: Vec<RequestLine>,
+    #[serde(default)]
+    pub customer: Option<RequestCustomer>,
+    #[serde(default)]
+    pub shipping_address: Option<RequestAddress>,
+    #[serde(default)]
+    pub coupon_codes: Vec<String>,
+    /// Cart attributes plugins read, e.g. `prescription-id`.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestLine {
+    pub sku: String,
+    /// 1 to 10 000.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestCustomer {
+    pub id: Option<String>,
+    /// e.g. a loyalty tier; plugins decide what it means.
+    pub segment: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestAddress {
+    #[serde(default)]
+    pub line1: String,
+    pub pincode: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub country: String,
+}
+
+/// An order request: a cart plus the delivery option to use.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    #[serde(flatten)]
+    pub cart: CheckoutRequest,
+    /// Code of one of the quote's delivery options; the first when omitted.
+    #[serde(default)]
+    pub delivery_option: Option<String>,
+}
+
+/// Why a checkout could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("{message}")]
+    InvalidCart { code: &'static str, message: String },
+    #[error("unknown sku: {}", .0.join(", "))]
+    UnknownSkus(Vec<String>),
+    #[error(transparent)]
+    HookFailed(Box<HookFailed>),
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    #[error(transparent)]
+    Store(StoreError),
+    // Orders only:
+    #[error("idempotency key `{0}` was used for a different request")]
+    IdempotencyConflict(String),
+    #[error("the order is blocked by {} violation(s)", .0.len())]
+    Blocked(Vec<Violation>),
+    #[error("no delivery option can fulfil this cart")]
+    NotFulfillable,
+    #[error("unknown delivery option `{0}`")]
+    UnknownDeliveryOption(String),
+    #[error("not enough stock of {sku} at {node_id}")]
+    OutOfStock { node_id: String, sku: String },
+}
+
+impl From<StoreError> for CheckoutError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::OutOfStock { node_id, sku } => Self::OutOfStock { node_id, sku },
+            other => Self::Store(other),
+        }
+    }
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> CheckoutError {
+    CheckoutError::InvalidCart {
+        code,
+        message: message.into(),
+    }
+}
+
+/// A quote as the API returns it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QuoteView {
+    pub request_id: String,
+    pub currency: String,
+    pub lines: Vec<LineView>,
+    /// Every adjustment with what it took off and the deployment that asked for it.
+    #[schema(value_type = Vec<Object>)]
+    pub adjustments: Vec<AppliedAdjustment<Source>>,
+    /// Any violation blocks an order.
+    #[schema(value_type = Vec<Object>)]
+    pub violations: Vec<Violation>,
+    #[schema(value_type = Vec<Object>)]
+    pub delivery_options: Vec<DeliveryOption>,
+    pub totals: Totals,
+    /// Free items a plugin asked for whose sku the catalog does not have.
+    pub unknown_free_items: Vec<String>,
+    /// True when a fail-open hook failed and was skipped.
+    pub degraded: bool,
+    /// Each hook: which deployment ran, how it went and what it cost.
+    #[schema(value_type = Vec<Object>)]
+    pub trace: Vec<HookTrace>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LineView {
+    pub line: u32,
+    pub sku: String,
+    pub title: String,
+    pub quantity: u32,
+    /// Minor units.
+    pub catalog_unit_price: i64,
+    pub unit_price: i64,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+}
+
+/// Minor units of the quote's currency.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Totals {
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+}
+
+/// A placed order, or one found by its idempotency key.
+#[derive(Debug, Clone)]
+pub struct PlacedOrder {
+    pub order: OrderRecord,
+    /// False when the key had already placed this order.
+    pub created: bool,
+}
+
+#[derive(Debug)]
+pub struct Checkout {
+    store: Store,
+    deployments: Arc<Deployments>,
+    scheduler: TenantScheduler,
+    runs: RecordRuns,
+}
+
+impl Checkout {
+    pub fn new(
+        store: Store,
+        deployments: Arc<Deployments>,
+        scheduler: TenantScheduler,
+        runs: RecordRuns,
+    ) -> Self {
+        Self {
+            store,
+            deployments,
+            scheduler,
+            runs,
+        }
+    }
+
+    pub fn deployments(&self) -> &Deployments {
+        &self.deployments
+    }
+
+    /// Prices, validates and fulfils a cart without writing anything but run history.
+    pub async fn quote(
+        &self,
+        tenant: &Tenant,
+        request: &CheckoutRequest,
+        request_id: &str,
+    ) -> Result<QuoteView, CheckoutError> {
+        let started = Instant::now();
+        let result = self.run(tenant, request, request_id).await;
+        crate::telemetry::checkout(
+            &tenant.id,
+            "quote",
+            result_label(&result),
+            started.elapsed(),
+        );
+        result.map(|(view, _)| view)
+    }
+
+    /// Places an order once per idempotency key: re-runs the pipeline, then writes the order,
+    /// its stock reservations and `order.placed` in one transaction.
+    pub async fn place_order(
+        &self,
+        tenant: &Tenant,
+        request: &OrderRequest,
+        idempotency_key: &str,
+        request_id: &str,
+    ) -> Result<PlacedOrder, CheckoutError> {
+        let started = Instant::now();
+        let result = self
+            .place(tenant, request, idempotency_key, request_id)
+            .await;
+        crate::telemetry::checkout(
+            &tenant.id,
+            "order",
+            result_label(&result),
+            started.elapsed(),
+        );
+        result
+    }
+
+    async fn place(
+        &self,
+        tenant: &Tenant,
+        request: &OrderRequest,
+        idempotency_key: &str,
+        request_id: &str,
+    ) -> Result<PlacedOrder, CheckoutError> {
+        let request_hash = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(
+                serde_json::to_vec(request).expect("requests serialize")
+            ))
+        );
+        let replay = |order: OrderRecord| {
+            if order.request_hash == request_hash {
+                Ok(PlacedOrder {
+                    order,
+                    created: false,
+                })
+            } else {
+                Err(CheckoutError::IdempotencyConflict(
+                    idempotency_key.to_owned(),
+                ))
+            }
+        };
+        if let Some(order) = self.store.order_by_key(&tenant.id, idempotency_key).await? {
+            return replay(order);
+        }
+        let (quote, priced) = self.run(tenant, &request.cart, request_id).await?;
+        if !quote.violations.is_empty() {
+            return Err(CheckoutError::Blocked(quote.violations));
+        }
+        let option = match &request.delivery_option {
+            Some(code) => quote
+                .delivery_options
+                .iter()
+                .find(|o| &o.code == code)
+                .ok_or_else(|| CheckoutError::UnknownDeliveryOption(code.clone()))?,
+            None => quote
+                .delivery_options
+                .first()
+                .ok_or(CheckoutError::NotFulfillable)?,
+        }
+        .clone();
+        let reservations = option
+            .assignments
+            .iter()
+            .map(|a| {
+                let line = &priced.cart.lines[a.line as usize];
+                Reservation {
+                    node_id: a.node_id.clone(),
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                }
+            })
+            .collect();
+        let id = format!("ord_{}", uuid::Uuid::now_v7().simple());
+        let total = quote.totals.total.saturating_add(option.cost.amount);
+        let body = serde_json::json!({
+            "id": id,
+            "status": "placed",
+            "request_id": request_id,
+            "currency": quote.currency,
+            "customer": request.cart.customer,
+            "shipping_address": request.cart.shipping_address,
+            "lines": quote.lines,
+            "adjustments": quote.adjustments,
+            "delivery": option,
+            "totals": {
+                "subtotal": quote.totals.subtotal,
+                "discount": quote.totals.discount,
+                "delivery": option.cost.amount,
+                "total": total,
+            },
+            "degraded": quote.degraded,
+        });
+        let order = NewOrder {
+            id,
+            idempotency_key: idempotency_key.to_owned(),
+            request_hash: request_hash.clone(),
+            currency: quote.currency.clone(),
+            total_minor: total,
+            body,
+            reservations,
+        };
+        match self.store.place_order(&tenant.id, &order).await? {
+            Placed::Created(order) => Ok(PlacedOrder {
+                order,
+                created: true,
+            }),
+            // A concurrent duplicate won the race; answer as a replay of it.
+            Placed::Existing(order) => replay(order),
+        }
+    }
+
+    async fn run(
+        &self,
+        tenant: &Tenant,
+        request: &CheckoutRequest,
+        request_id: &str,
+    ) -> Result<(QuoteView, PricedCart), CheckoutError> {
+        check_request(request)?;
+        let cart = self.cart(tenant, request).await?;
+        let nodes: Vec<FulfillmentNode> = self
+            .store
+            .nodes(&tenant.id)
+            .await?
+            .into_iter()
+            .map(fulfillment_node)
+            .collect();
+        let defaults = default_delivery_options(&cart, &nodes);
+        let hooks = self.deployments.for_tenant(&tenant.id).await?;
+        let ctx = Context {
+            tenant_id: tenant.id.clone(),
+            request_id: request_id.to_owned(),
+            now_unix_ms: store::now_ms(),
+            time_zone: tenant.time_zone.clone(),
+            utc_offset_minutes: tenant.utc_offset_minutes,
+        };
+        let input = QuoteInput { nodes, defaults };
+        let (store, tenant_id, handle) = (
+            self.store.clone(),
+            tenant.id.clone(),
+            tokio::runtime::Handle::current(),
+        );
+        let pipeline_hooks = hooks.clone();
+        let outcome = self
+            .scheduler
+            .run(&tenant.id, move || {
+                // Free items are looked up in the catalog mid-pipeline; this thread is a
+                // blocking-pool thread, where waiting on the store is allowed.
+                let catalog = |sku: &str, quantity: u32| {
+                    let product = handle.block_on(store.product(&tenant_id, sku)).ok()??;
+                    Some(cart_line(product, quantity))
+                };
+                let quote = super::quote(&ctx, &cart, &input, &pipeline_hooks, &catalog);
+                (quote, ctx)
+            })
+            .await?;
+        let (quote, _ctx) = outcome;
+        let trace = match &quote {
+            Ok(q) => &q.trace,
+            Err(failed) => &failed.trace,
+        };
+        self.report(tenant, request_id, trace, &hooks);
+        let quote = quote.map_err(CheckoutError::HookFailed)?;
+        let view = QuoteView {
+            request_id: request_id.to_owned(),
+            currency: quote.priced.cart.currency.clone(),
+            lines: quote
+                .priced
+                .lines
+                .iter()
+                .map(|p| {
+                    let line = &quote.priced.cart.lines[p.line as usize];
+                    LineView {
+                        line: p.line,
+                        sku: line.sku.clone(),
+                        title: line.product.title.clone(),
+                        quantity: line.quantity,
+                        catalog_unit_price: line.unit_price.amount,
+                        unit_price: p.unit_price.amount,
+                        subtotal: p.subtotal.amount,
+                        discount: p.discount.amount,
+                        total: p.total.amount,
+                    }
+                })
+                .collect(),
+            adjustments: quote.applied,
+            violations: quote.violations,
+            delivery_options: quote.delivery_options,
+            totals: Totals {
+                subtotal: quote.priced.subtotal.amount,
+                discount: quote.priced.discount.amount,
+                total: quote.priced.total.amount,
+            },
+            unknown_free_items: quote.unknown_free_items,
+            degraded: quote.degraded,
+            trace: quote.trace,
+        };
+        Ok((view, quote.priced))
+    }
+
+    /// Run history, metrics and breaker states for one pipeline run.
+    fn report(
+        &self,
+        tenant: &Tenant,
+        request_id: &str,
+        trace: &[HookTrace],
+        hooks: &super::TenantHooks,
+    ) {
+        self.runs.record(&tenant.id, request_id, trace);
+        for t in trace.iter().filter(|t| t.source.is_some()) {
+            let failure = t.error.as_ref().map(|e| e.kind());
+            crate::telemetry::hook_call(
+                &tenant.id,
+                t.hook.as_str(),
+                t.outcome,
+                failure,
+                t.duration,
+            );
+        }
+        let now = Instant::now();
+        for (hook, deployment) in [
+            (Hook::Pricing, &hooks.pricing),
+            (Hook::Validation, &hooks.validation),
+            (Hook::Fulfillment, &hooks.fulfillment),
+        ] {
+            if let Some(d) = deployment {
+                let state = match d.breaker.state(now) {
+                    super::BreakerState::Closed => 0,
+                    super::BreakerState::HalfOpen => 1,
+                    super::BreakerState::Open => 2,
+                };
+                crate::telemetry::circuit_state(
+                    &tenant.id,
+                    hook.as_str(),
+                    &d.source.deployment_id,
+                    state,
+                );
+            }
+        }
+    }
+
+    /// The cart at catalog prices.
+    async fn cart(
+        &self,
+        tenant: &Tenant,
+        request: &CheckoutRequest,
+    ) -> Result<Cart, CheckoutError> {
+        let skus: Vec<&str> = request.lines.iter().map(|l| l.sku.as_str()).collect();
+        let mut products = self.store.products_by_sku(&tenant.id, &skus).await?;
+        let mut unknown: Vec<String> = skus
+            .iter()
+            .filter(|s| !products.contains_key(**s))
+            .map(|s| (*s).to_owned())
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort();
+            return Err(CheckoutError::UnknownSkus(unknown));
+        }
+        let lines = request
+            .lines
+            .iter()
+            .map(|l| {
+                let product = products.remove(&l.sku).expect("checked above");
+                cart_line(product, l.quantity as u32)
+            })
+            .collect();
+        let customer = request.customer.clone().unwrap_or_default();
+        Ok(Cart {
+            currency: tenant.currency.clone(),
+            lines,
+            customer: Customer {
+                id: customer.id,
+                segment: customer.segment,
+                tags: customer.tags,
+            },
+            shipping_address: request.shipping_address.clone().map(|a| Address {
+                line1: a.line1,
+                pincode: a.pincode,
+                city: a.city,
+                state: a.state,
+                country: a.country,
+            }),
+            coupon_codes: request.coupon_codes.clone(),
+            attributes: attributes(&request.attributes),
+        })
+    }
+}
+
+fn result_label<T>(result: &Result<T, CheckoutError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(CheckoutError::HookFailed(_)) => "plugin-failed",
+        Err(CheckoutError::Busy(_)) => "busy",
+        Err(CheckoutError::Store(_) | CheckoutError::Deployment(_)) => "error",
+        Err(_) => "rejected",
+    }
+}
+
+fn check_request(request: &CheckoutRequest) -> Result<(), CheckoutError> {
+    if request.lines.is_empty() {
+        return Err(invalid("empty-cart", "the cart has no lines"));
+    }
+    if request.lines.len() > MAX_LINES {
+        return Err(invalid(
+            "too-many-lines",
+            format!(
+                "a cart has at most {MAX_LINES} lines, this one {}",
+                request.lines.len()
+            ),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, line) in request.lines.iter().enumerate() {
+        if line.sku.trim().is_empty() || line.sku.len() > MAX_TEXT {
+            return Err(invalid(
+                "invalid-sku",
+                format!("line {i}: the sku is empty or too long"),
+            ));
+        }
+        if !(1..=i64::from(MAX_QUANTITY)).contains(&line.quantity) {
+            return Err(invalid(
+                "invalid-quantity",
+                format!(
+                    "line {i} ({}): quantity must be 1 to {MAX_QUANTITY}, not {}",
+                    line.sku, line.quantity
+                ),
+            ));
+        }
+        if !seen.insert(line.sku.as_str()) {
+            return Err(invalid(
+                "duplicate-sku",
+                format!(
+                    "sku {} appears on more than one line; add up the quantity",
+                    line.sku
+                ),
+            ));
+        }
+    }
+    let customer = request.customer.clone().unwrap_or_default();
+    let texts = request
+        .coupon_codes
+        .iter()
+        .chain(&customer.tags)
+        .chain(customer.id.iter())
+        .chain(customer.segment.iter())
+        .chain(request.attributes.keys())
+        .chain(request.attributes.values());
+    if texts.into_iter().any(|t| t.len() > MAX_TEXT) {
+        return Err(invalid(
+            "text-too-long",
+            format!("a cart text is longer than {MAX_TEXT} bytes"),
+        ));
+    }
+    if request.coupon_codes.len() > MAX_LIST
+        || customer.tags.len() > MAX_LIST
+        || request.attributes.len() > MAX_LIST
+    {
+        return Err(invalid(
+            "too-many-items",
+            format!("coupon codes, customer tags and attributes are limited to {MAX_LIST} each"),
+        ));
+    }
+    Ok(())
+}
+
+fn attributes(map: &BTreeMap<String, String>) -> Vec<Attribute> {
+    map.iter()
+        .map(|(key, value)| Attribute {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+fn cart_line(product: store::Product, quantity: u32) -> CartLine {
+    CartLine {
+        sku: product.sku,
+        quantity,
+        unit_price: Money::new(product.price_minor, product.currency),
+        product: Product {
+            title: product.title,
+            category: product.category,
+            brand: product.brand,
+            tags: product.tags,
+            attributes: attributes(&product.attributes),
+        },
+    }
+}
+
+fn fulfillment_node(node: store::Node) -> FulfillmentNode {
+    FulfillmentNode {
+        id: node.id,
+        kind: node.kind,
+        pincode: node.pincode,
+        stock: node
+            .stock
+            .into_iter()
+            .map(|(sku, quantity)| StockLevel { sku, quantity })
+            .collect(),
+        tags: node.tags,
+    }
+}

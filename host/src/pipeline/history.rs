@@ -1,0 +1,98 @@
+//! Plugin run history: every hook call of every checkout becomes a run record, written in
+//! batches by a background task so recording never adds a database write to a checkout's
+//! latency. Records still queued at shutdown are flushed before the store closes.
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::HookTrace;
+use crate::store::{RunRecord, Store};
+
+/// Runs queued beyond this are dropped (and counted) rather than growing memory without bound.
+const QUEUE_CAPACITY: usize = 10_000;
+const BATCH: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct RecordRuns {
+    queue: mpsc::Sender<RunRecord>,
+}
+
+/// The writer task.
+#[derive(Debug)]
+pub struct RunWriter {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunWriter {
+    /// Stops taking records, writes those queued, and returns when they are stored.
+    pub async fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+impl RecordRuns {
+    pub fn start(store: Store) -> (Self, RunWriter) {
+        let (queue, mut rx) = mpsc::channel::<RunRecord>(QUEUE_CAPACITY);
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                let received = tokio::select! {
+                    n = rx.recv_many(&mut batch, BATCH) => n,
+                    _ = &mut stopped => {
+                        // Refuse new records, then drain what is queued.
+                        rx.close();
+                        while rx.recv_many(&mut batch, BATCH).await > 0 {
+                            write(&store, &mut batch).await;
+                        }
+                        break;
+                    }
+                };
+                if received == 0 {
+                    break; // every recorder dropped and the queue drained
+                }
+                write(&store, &mut batch).await;
+            }
+        });
+        (Self { queue }, RunWriter { stop, task })
+    }
+
+    /// Queues a record of every plugin call in `trace` (platform defaults are not runs).
+    pub fn record(&self, tenant: &str, request_id: &str, trace: &[HookTrace]) {
+        let now = crate::store::now_ms();
+        for t in trace {
+            let Some(source) = &t.source else { continue };
+            let record = RunRecord {
+                id: 0,
+                tenant_id: tenant.to_owned(),
+                request_id: request_id.to_owned(),
+                hook: t.hook.as_str().to_owned(),
+                deployment_id: source.deployment_id.clone(),
+                plugin_digest: source.plugin.clone(),
+                outcome: t.outcome.to_owned(),
+                error_kind: t.error.as_ref().map(|e| e.kind().to_owned()),
+                error: t.error.as_ref().map(ToString::to_string),
+                duration_us: i64::try_from(t.duration.as_micros()).unwrap_or(i64::MAX),
+                fuel_used: i64::try_from(t.fuel_used).unwrap_or(i64::MAX),
+                peak_memory_bytes: i64::try_from(t.peak_memory_bytes).unwrap_or(i64::MAX),
+                input_digest: t.input_digest.clone(),
+                logs: serde_json::to_value(&t.logs).expect("log records serialize"),
+                logs_truncated: t.logs_truncated,
+                created_at: now,
+            };
+            if self.queue.try_send(record).is_err() {
+                crate::telemetry::runs_dropped(1);
+            }
+        }
+    }
+}
+
+async fn write(store: &Store, batch: &mut Vec<RunRecord>) {
+    if let Err(err) = store.insert_runs(batch).await {
+        tracing::error!(error = %err, runs = batch.len(), "could not record plugin runs");
+        crate::telemetry::runs_dropped(batch.len() as u64);
+    }
+    batch.clear();
+}

@@ -1,0 +1,189 @@
+//! `mandi serve`: assembles the service (store, runtime, checkout, event relay, run history,
+//! retention), serves HTTP until SIGINT/SIGTERM, then shuts down without losing work: stop
+//! taking requests, finish those in flight, relay pending events, flush run history.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState};
+use crate::config::ServeConfig;
+use crate::events::EventBus;
+use crate::pipeline::{Checkout, Deployments, RecordRuns, RunWriter, TenantScheduler};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::Store;
+
+/// How often old run history is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// The assembled service, before or while it serves.
+#[derive(Debug)]
+pub struct Service {
+    state: AppState,
+    stop: watch::Sender<bool>,
+    relay: JoinHandle<()>,
+    pruner: JoinHandle<()>,
+    upkeep: JoinHandle<()>,
+    writer: RunWriter,
+}
+
+impl Service {
+    /// Opens (creating and migrating) the database and starts the background tasks.
+    pub async fn start(config: &ServeConfig) -> anyhow::Result<Self> {
+        config.validate()?;
+        let metrics = crate::telemetry::prometheus();
+        let store = Store::open(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open database {}", config.database_url))?;
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: config.cache_dir.clone(),
+            ..RuntimeConfig::default()
+        })?;
+        let deployments = Arc::new(Deployments::new(store.clone(), runtime, config.breaker));
+        let (runs, writer) = RecordRuns::start(store.clone());
+        let checkout = Checkout::new(
+            store.clone(),
+            deployments,
+            TenantScheduler::new(config.scheduler),
+            runs,
+        );
+        let (stop, _) = watch::channel(false);
+        let events = EventBus::default();
+        let relay = events.start_relay(store.clone(), stopped(&stop));
+        let retention = config.run_retention;
+        let pruner = {
+            let (store, stop) = (store.clone(), stopped(&stop));
+            tokio::spawn(async move {
+                tokio::pin!(stop);
+                let mut every = tokio::time::interval(PRUNE_EVERY);
+                loop {
+                    tokio::select! {
+                        () = &mut stop => break,
+                        _ = every.tick() => {}
+                    }
+                    let cutoff = crate::store::now_ms() - retention.as_millis() as i64;
+                    match store.prune_runs(cutoff).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(pruned = n, "pruned old plugin runs"),
+                        Err(err) => tracing::error!(error = %err, "pruning plugin runs failed"),
+                    }
+                }
+            })
+        };
+        let upkeep = {
+            let stop = stopped(&stop);
+            tokio::spawn(async move {
+                tokio::pin!(stop);
+                loop {
+                    tokio::select! {
+                        () = &mut stop => break,
+                        () = tokio::time::sleep(Duration::from_secs(5)) => metrics.run_upkeep(),
+                    }
+                }
+            })
+        };
+        let state = AppState::new(
+            store,
+            checkout,
+            events,
+            config.admin_token.clone(),
+            config.max_body_bytes,
+        );
+        Ok(Self {
+            state,
+            stop,
+            relay,
+            pruner,
+            upkeep,
+            writer,
+        })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(&self) -> Router {
+        api::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains and stops.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let drain = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            state.set_draining();
+        };
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(drain)
+            .await
+            .context("serving HTTP")?;
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Stops the background tasks after their last round: pending events are relayed and
+    /// queued run records written before the database closes.
+    pub async fn stop(self) {
+        self.state.set_draining();
+        self.stop.send_replace(true);
+        let _ = self.relay.await;
+        let _ = self.pruner.await;
+        let _ = self.upkeep.await;
+        self.writer.finish().await;
+        self.state.store().close().await;
+    }
+}
+
+fn stopped(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = stop.subscribe();
+    async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+}
+
+/// Runs `mandi serve` until SIGINT or SIGTERM.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let service = Service::start(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = %config.database_url, "mandi is serving");
+    eprintln!(
+        "mandi serving on http://{address} (database {})",
+        config.database_url
+    );
+    service.serve(listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,304 @@
+//! The plugin registry (uploaded components, content-addressed per tenant) and deployments
+//! (which component runs at which hook, with what config, policy and limits), with history.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::outbox::insert_event;
+use super::{NewEvent, Result, Store, StoreError, from_json, json, parse};
+
+/// An uploaded component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PluginRecord {
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    /// The contract it was built against, e.g. `mandi:commerce@0.1.0`.
+    pub contract: String,
+    /// The hooks it exports.
+    pub hooks: Vec<String>,
+    pub size_bytes: i64,
+    pub uploaded_at: i64,
+}
+
+/// Where a deployment stands in its hook's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeploymentStatus {
+    /// Serving the hook now.
+    Active,
+    /// Replaced by a later deployment; a rollback can bring it back.
+    Superseded,
+    /// Was active and was rolled back.
+    RolledBack,
+}
+
+impl std::str::FromStr for DeploymentStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "active" => Ok(Self::Active),
+            "superseded" => Ok(Self::Superseded),
+            "rolled-back" => Ok(Self::RolledBack),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A deployment to make; the caller has validated hook, policy and limits.
+#[derive(Debug, Clone)]
+pub struct NewDeployment {
+    pub hook: String,
+    pub plugin_digest: String,
+    pub config: serde_json::Value,
+    pub failure_policy: String,
+    pub limits: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeploymentRecord {
+    pub id: String,
+    pub hook: String,
+    pub plugin_digest: String,
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// `fail-closed` or `fail-open`.
+    pub failure_policy: String,
+    /// Per-call limits (any subset of the runtime's limit fields).
+    #[schema(value_type = Object)]
+    pub limits: serde_json::Value,
+    pub status: DeploymentStatus,
+    /// Position in this hook's history, from 1.
+    pub version: i64,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Records an upload. Returns false when the tenant already had this exact component.
+    pub async fn insert_plugin(
+        &self,
+        tenant: &str,
+        record: &PluginRecord,
+        wasm: &[u8],
+    ) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO plugins (tenant_id, digest, contract, hooks, size_bytes, wasm, uploaded_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, digest) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&record.digest)
+        .bind(&record.contract)
+        .bind(json(&record.hooks))
+        .bind(record.size_bytes)
+        .bind(wasm)
+        .bind(record.uploaded_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            let event = NewEvent {
+                kind: "plugin.uploaded",
+                payload: serde_json::to_value(record).expect("plain data"),
+            };
+            insert_event(&mut tx, tenant, &event).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    pub async fn plugins(&self, tenant: &str) -> Result<Vec<PluginRecord>> {
+        let rows = sqlx::query(
+            "SELECT digest, contract, hooks, size_bytes, uploaded_at FROM plugins
+             WHERE tenant_id = ? ORDER BY uploaded_at, digest",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PluginRecord {
+                    digest: r.try_get("digest")?,
+                    contract: r.try_get("contract")?,
+                    hooks: from_json(r.try_get("hooks")?, "plugin hooks")?,
+                    size_bytes: r.try_get("size_bytes")?,
+                    uploaded_at: r.try_get("uploaded_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The component's bytes, if this tenant uploaded it.
+    pub async fn plugin_wasm(&self, tenant: &str, digest: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT wasm FROM plugins WHERE tenant_id = ? AND digest = ?")
+            .bind(tenant)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get("wasm")))
+    }
+
+    /// Makes `new` the hook's active deployment, superseding the current one.
+    pub async fn deploy(&self, tenant: &str, new: &NewDeployment) -> Result<DeploymentRecord> {
+        let mut tx = self.write_tx().await?;
+        let known = sqlx::query("SELECT 1 FROM plugins WHERE tenant_id = ? AND digest = ?")
+            .bind(tenant)
+            .bind(&new.plugin_digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "plugin {}",
+                new.plugin_digest
+            )));
+        }
+        sqlx::query(
+            "UPDATE deployments SET status = 'superseded'
+             WHERE tenant_id = ? AND hook = ? AND status = 'active'",
+        )
+        .bind(tenant)
+        .bind(&new.hook)
+        .execute(&mut *tx)
+        .await?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments WHERE tenant_id = ? AND hook = ?",
+        )
+        .bind(tenant)
+        .bind(&new.hook)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = DeploymentRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            hook: new.hook.clone(),
+            plugin_digest: new.plugin_digest.clone(),
+            config: new.config.clone(),
+            failure_policy: new.failure_policy.clone(),
+            limits: new.limits.clone(),
+            status: DeploymentStatus::Active,
+            version,
+            created_at: super::now_ms(),
+        };
+        sqlx::query(
+            "INSERT INTO deployments (tenant_id, id, hook, plugin_digest, config, failure_policy,
+                                      limits, status, seq, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&record.id)
+        .bind(&record.hook)
+        .bind(&record.plugin_digest)
+        .bind(json(&record.config))
+        .bind(&record.failure_policy)
+        .bind(json(&record.limits))
+        .bind(record.version)
+        .bind(record.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent {
+            kind: "plugin.deployed",
+            payload: serde_json::to_value(&record).expect("plain data"),
+        };
+        insert_event(&mut tx, tenant, &event).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Retires the hook's active deployment and re-activates the one it replaced.
+    pub async fn rollback(&self, tenant: &str, hook: &str) -> Result<DeploymentRecord> {
+        let mut tx = self.write_tx().await?;
+        let active: Option<(String, i64)> = sqlx::query_as(
+            "SELECT id, seq FROM deployments WHERE tenant_id = ? AND hook = ? AND status = 'active'",
+        )
+        .bind(tenant)
+        .bind(hook)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((active_id, active_seq)) = active else {
+            return Err(StoreError::NotFound(format!("an active {hook} deployment")));
+        };
+        let previous: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM deployments WHERE tenant_id = ? AND hook = ? AND status = 'superseded'
+             AND seq < ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(hook)
+        .bind(active_seq)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(previous_id) = previous else {
+            return Err(StoreError::Conflict(format!(
+                "the {hook} hook has no earlier deployment to roll back to"
+            )));
+        };
+        for (id, status) in [(&active_id, "rolled-back"), (&previous_id, "active")] {
+            sqlx::query("UPDATE deployments SET status = ? WHERE tenant_id = ? AND id = ?")
+                .bind(status)
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let record = deployment_where(&mut tx, tenant, &previous_id).await?;
+        let event = NewEvent {
+            kind: "plugin.rolled-back",
+            payload: serde_json::json!({ "rolled_back": active_id, "deployment": record }),
+        };
+        insert_event(&mut tx, tenant, &event).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The tenant's deployments, newest first, optionally of one hook.
+    pub async fn deployments(
+        &self,
+        tenant: &str,
+        hook: Option<&str>,
+    ) -> Result<Vec<DeploymentRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM deployments WHERE tenant_id = ?1 AND (?2 IS NULL OR hook = ?2)
+             ORDER BY hook, seq DESC",
+        )
+        .bind(tenant)
+        .bind(hook)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(deployment_from).collect()
+    }
+
+    pub async fn active_deployments(&self, tenant: &str) -> Result<Vec<DeploymentRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM deployments WHERE tenant_id = ? AND status = 'active' ORDER BY hook",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(deployment_from).collect()
+    }
+}
+
+async fn deployment_where(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tenant: &str,
+    id: &str,
+) -> Result<DeploymentRecord> {
+    let row = sqlx::query("SELECT * FROM deployments WHERE tenant_id = ? AND id = ?")
+        .bind(tenant)
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    deployment_from(&row)
+}
+
+fn deployment_from(row: &sqlx::sqlite::SqliteRow) -> Result<DeploymentRecord> {
+    Ok(DeploymentRecord {
+        id: row.try_get("id")?,
+        hook: row.try_get("hook")?,
+        plugin_digest: row.try_get("plugin_digest")?,
+        config: from_json(row.try_get("config")?, "deployment config")?,
+        failure_policy: row.try_get("failure_policy")?,
+        limits: from_json(row.try_get("limits")?, "deployment limits")?,
+        status: parse(row.try_get("status")?, "deployment status")?,
+        version: row.try_get("seq")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

@@ -1,0 +1,145 @@
+//! Plugin run history: one row per hook call, kept for the retention period.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Result, Store, from_json, json};
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RunRecord {
+    /// Assigned on insert; 0 before.
+    pub id: i64,
+    #[serde(skip)]
+    pub tenant_id: String,
+    /// The checkout request the call belonged to.
+    pub request_id: String,
+    pub hook: String,
+    pub deployment_id: String,
+    pub plugin_digest: String,
+    /// `ok`, `skipped` (failed, fail-open) or `failed` (failed, fail-closed).
+    pub outcome: String,
+    /// The failure kind, e.g. `timeout`, when the call failed.
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+    pub duration_us: i64,
+    pub fuel_used: i64,
+    pub peak_memory_bytes: i64,
+    /// SHA-256 of the hook's input, to find identical calls and replay them.
+    pub input_digest: String,
+    /// What the plugin logged, capped by its log limit.
+    #[schema(value_type = Vec<Object>)]
+    pub logs: serde_json::Value,
+    pub logs_truncated: bool,
+    pub created_at: i64,
+}
+
+/// Which runs to list; every field narrows the result.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RunFilter {
+    pub hook: Option<String>,
+    pub outcome: Option<String>,
+    pub deployment_id: Option<String>,
+    pub request_id: Option<String>,
+    /// Only runs with an id below this (page back from the last id seen).
+    pub before: Option<i64>,
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<u32>,
+}
+
+impl Store {
+    pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<()> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for r in runs {
+            sqlx::query(
+                "INSERT INTO plugin_runs (tenant_id, request_id, hook, deployment_id, plugin_digest,
+                   outcome, error_kind, error, duration_us, fuel_used, peak_memory_bytes,
+                   input_digest, logs, logs_truncated, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&r.tenant_id)
+            .bind(&r.request_id)
+            .bind(&r.hook)
+            .bind(&r.deployment_id)
+            .bind(&r.plugin_digest)
+            .bind(&r.outcome)
+            .bind(&r.error_kind)
+            .bind(&r.error)
+            .bind(r.duration_us)
+            .bind(r.fuel_used)
+            .bind(r.peak_memory_bytes)
+            .bind(&r.input_digest)
+            .bind(json(&r.logs))
+            .bind(r.logs_truncated)
+            .bind(r.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn runs(&self, tenant: &str, filter: &RunFilter) -> Result<Vec<RunRecord>> {
+        let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+        let rows = sqlx::query(
+            "SELECT * FROM plugin_runs WHERE tenant_id = ?1
+               AND (?2 IS NULL OR hook = ?2) AND (?3 IS NULL OR outcome = ?3)
+               AND (?4 IS NULL OR deployment_id = ?4) AND (?5 IS NULL OR request_id = ?5)
+               AND (?6 IS NULL OR id < ?6)
+             ORDER BY id DESC LIMIT ?7",
+        )
+        .bind(tenant)
+        .bind(&filter.hook)
+        .bind(&filter.outcome)
+        .bind(&filter.deployment_id)
+        .bind(&filter.request_id)
+        .bind(filter.before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(run_from).collect()
+    }
+
+    pub async fn run(&self, tenant: &str, id: i64) -> Result<Option<RunRecord>> {
+        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| run_from(&r)).transpose()
+    }
+
+    /// Deletes runs recorded before `cutoff_ms`; returns how many.
+    pub async fn prune_runs(&self, cutoff_ms: i64) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM plugin_runs WHERE created_at < ?")
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted)
+    }
+}
+
+fn run_from(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord> {
+    Ok(RunRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        request_id: row.try_get("request_id")?,
+        hook: row.try_get("hook")?,
+        deployment_id: row.try_get("deployment_id")?,
+        plugin_digest: row.try_get("plugin_digest")?,
+        outcome: row.try_get("outcome")?,
+        error_kind: row.try_get("error_kind")?,
+        error: row.try_get("error")?,
+        duration_us: row.try_get("duration_us")?,
+        fuel_used: row.try_get("fuel_used")?,
+        peak_memory_bytes: row.try_get("peak_memory_bytes")?,
+        input_digest: row.try_get("input_digest")?,
+        logs: from_json(row.try_get("logs")?, "run logs")?,
+        logs_truncated: row.try_get("logs_truncated")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

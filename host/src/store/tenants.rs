@@ -1,0 +1,118 @@
+//! Tenants and their API keys (only the secret's hash is stored).
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, is_unique_violation};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Tenant {
+    /// Short stable id, e.g. `jiomart`.
+    pub id: String,
+    pub name: String,
+    /// ISO 4217 code every price of this tenant is in.
+    pub currency: String,
+    /// IANA name, passed to plugins in their context.
+    pub time_zone: String,
+    pub utc_offset_minutes: i32,
+    pub created_at: i64,
+}
+
+/// A stored API key: its public id and the SHA-256 of its secret.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub secret_hash: Vec<u8>,
+}
+
+impl Store {
+    /// Creates a tenant with its first API key, both or neither.
+    pub async fn create_tenant(&self, tenant: &Tenant, key: &ApiKeyRecord) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (id, name, currency, time_zone, utc_offset_minutes, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&tenant.id)
+        .bind(&tenant.name)
+        .bind(&tenant.currency)
+        .bind(&tenant.time_zone)
+        .bind(tenant.utc_offset_minutes)
+        .bind(tenant.created_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::AlreadyExists(format!("tenant `{}`", tenant.id)));
+            }
+            other => other?,
+        };
+        insert_key(&mut tx, key, tenant.created_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        insert_key(&mut tx, key, super::now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| tenant_from(&r)).transpose()
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query("SELECT * FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tenant_from).collect()
+    }
+
+    pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>> {
+        let row =
+            sqlx::query("SELECT key_id, tenant_id, secret_hash FROM api_keys WHERE key_id = ?")
+                .bind(key_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| ApiKeyRecord {
+            key_id: r.get("key_id"),
+            tenant_id: r.get("tenant_id"),
+            secret_hash: r.get("secret_hash"),
+        }))
+    }
+}
+
+async fn insert_key(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    key: &ApiKeyRecord,
+    created_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (key_id, tenant_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&key.key_id)
+    .bind(&key.tenant_id)
+    .bind(&key.secret_hash)
+    .bind(created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn tenant_from(row: &sqlx::sqlite::SqliteRow) -> Result<Tenant> {
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        currency: row.try_get("currency")?,
+        time_zone: row.try_get("time_zone")?,
+        utc_offset_minutes: row.try_get("utc_offset_minutes")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

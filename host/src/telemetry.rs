@@ -1,0 +1,83 @@
+//! Metrics: the Prometheus recorder and the series the service reports. Every series about
+//! plugins carries the tenant, so one tenant's slow or failing plugin is visible as its own.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets (seconds) from the tens of microseconds a plugin call takes up to the
+/// seconds of a timed-out checkout.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5,
+];
+
+/// The process-wide recorder, installed on first use.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+            .expect("the bucket list is not empty")
+            .install_recorder()
+            .expect("no other metrics recorder is installed in this process")
+    })
+}
+
+/// One plugin hook call.
+pub fn hook_call(
+    tenant: &str,
+    hook: &str,
+    outcome: &str,
+    failure_kind: Option<&str>,
+    took: Duration,
+) {
+    let labels = [
+        ("tenant", tenant.to_owned()),
+        ("hook", hook.to_owned()),
+        ("outcome", outcome.to_owned()),
+    ];
+    metrics::histogram!("mandi_hook_duration_seconds", &labels).record(took.as_secs_f64());
+    if let Some(kind) = failure_kind {
+        metrics::counter!(
+            "mandi_hook_failures_total",
+            "tenant" => tenant.to_owned(), "hook" => hook.to_owned(), "kind" => kind.to_owned()
+        )
+        .increment(1);
+    }
+}
+
+/// A deployment's circuit state: 0 closed, 1 half-open, 2 open.
+pub fn circuit_state(tenant: &str, hook: &str, deployment: &str, state: u8) {
+    metrics::gauge!(
+        "mandi_circuit_state",
+        "tenant" => tenant.to_owned(), "hook" => hook.to_owned(), "deployment" => deployment.to_owned()
+    )
+    .set(f64::from(state));
+}
+
+/// A checkout request (quote or order) and how it ended.
+pub fn checkout(tenant: &str, operation: &str, result: &str, took: Duration) {
+    let labels = [
+        ("tenant", tenant.to_owned()),
+        ("operation", operation.to_owned()),
+        ("result", result.to_owned()),
+    ];
+    metrics::histogram!("mandi_checkout_duration_seconds", &labels).record(took.as_secs_f64());
+}
+
+/// An HTTP request, by route template (never the raw path: ids would explode the series).
+pub fn http_request(method: &str, route: &str, status: u16, took: Duration) {
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::histogram!("mandi_http_request_duration_seconds", &labels).record(took.as_secs_f64());
+}
+
+/// Run records dropped because the history writer fell behind.
+pub fn runs_dropped(count: u64) {
+    metrics::counter!("mandi_plugin_runs_dropped_total").increment(count);
+}

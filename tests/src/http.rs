@@ -1,0 +1,74 @@
+//! A small blocking client for the service's HTTP API, for the demo and the tests that need
+//! real connections.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+pub struct Api {
+    agent: ureq::Agent,
+    base: String,
+}
+
+/// Status and JSON body (`Null` when empty or not JSON).
+pub type Reply = (u16, Value);
+
+impl Api {
+    pub fn new(base: impl Into<String>) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            agent,
+            base: base.into(),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn get(&self, path: &str, key: &str) -> anyhow::Result<Reply> {
+        let response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {key}"))
+            .call()?;
+        read(response)
+    }
+
+    /// POSTs JSON; `headers` are added as given.
+    pub fn post(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Reply> {
+        let mut request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {key}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.send_json(body)?)
+    }
+
+    /// POSTs a component as `application/wasm`.
+    pub fn upload(&self, path: &str, key: &str, wasm: &[u8]) -> anyhow::Result<Reply> {
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/wasm")
+            .send(wasm)?;
+        read(response)
+    }
+}
+
+fn read(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Result<Reply> {
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string()?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
