@@ -3,6 +3,7 @@
 
 mod auth;
 mod checkout;
+mod demo;
 mod deployments;
 mod input;
 mod isolation;

@@ -1,0 +1,416 @@
+//! `cargo xtask demo`: the checkout service as a brand's app would meet it. Starts `mandi serve`
+//! on a scratch database, sets up a tenant per example brand through the admin API, quotes one
+//! cart for each (the same cart, three different answers), places an order twice with one
+//! idempotency key, prints curl commands to try, and keeps serving until Ctrl-C.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use mandi_tests::demo::{BRANDS, DemoTenant, set_up_brand};
+use mandi_tests::http::Api;
+use mandi_tests::samples::{example_hooks, sample_request};
+use mandi_tests::toolchain::{self, cargo};
+use serde_json::{Value, json};
+
+use super::{root, run, step};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug)]
+pub struct DemoArgs {
+    /// Stop the service after the quotes instead of serving on.
+    once: bool,
+    listen: SocketAddr,
+}
+
+impl DemoArgs {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
+        let mut parsed = Self {
+            once: false,
+            listen: DEFAULT_LISTEN.parse().expect("a valid address"),
+        };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--once" => parsed.once = true,
+                "--listen" => {
+                    let value = args.next().context("--listen needs an address")?;
+                    parsed.listen = value.parse().with_context(|| {
+                        format!("--listen {value}: not an address like {DEFAULT_LISTEN}")
+                    })?;
+                }
+                other => bail!("unknown demo option `{other}` (expected --once or --listen ADDR)"),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let plugins = toolchain::build_plugins()?;
+    step("building the mandi binary");
+    run(Command::new(cargo())
+        .args(["build", "--package", "mandi-host", "--bin", "mandi"])
+        .current_dir(root()))?;
+    let mandi = root()
+        .join("target/debug")
+        .join(format!("mandi{}", std::env::consts::EXE_SUFFIX));
+
+    let dir = root().join("target/demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Every run starts from an empty database: the demo creates its tenants itself.
+    for file in ["mandi.db", "mandi.db-wal", "mandi.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
+    let request_file = dir.join("quote.json");
+    std::fs::write(
+        &request_file,
+        serde_json::to_string_pretty(&sample_request())?,
+    )?;
+    let admin = format!("demo-admin-{:016x}", nanos());
+
+    step("starting mandi serve");
+    let server = Server::start(&mandi, &dir, free_address(args.listen)?, &admin)?;
+    let api = Api::new(server.base.clone());
+    wait_ready(&api)?;
+
+    step("setting up a tenant per brand through the admin API");
+    let mut tenants = Vec::new();
+    for brand in BRANDS {
+        let wasm = std::fs::read(plugins.join(format!("{brand}.wasm")))
+            .with_context(|| format!("reading the built {brand} component"))?;
+        let tenant = set_up_brand(&api, &admin, brand, &wasm)?;
+        println!(
+            "  {brand:<8} tenant created, sample catalog imported, {} deployed to {}",
+            short(&tenant.plugin),
+            example_hooks(brand).join(", ")
+        );
+        tenants.push(tenant);
+    }
+
+    println!(
+        "\nOne cart, three brands: POST /v1/quotes with {} (skus and quantities only; \
+         prices come from each tenant's catalog)\n",
+        rel(&request_file)
+    );
+    print_request(&sample_request());
+    for tenant in &tenants {
+        println!("\n=== {} ===", tenant.id);
+        let (status, body) = api.post("/v1/quotes", &tenant.api_key, &sample_request(), &[])?;
+        print_quote(status, &body);
+    }
+
+    let netmeds = &tenants[1];
+    let mut pharmacy = json!({
+        "lines": [{ "sku": "AMOXICILLIN-500", "quantity": 1 }, { "sku": "INSULIN-GLARGINE-PEN", "quantity": 2 }],
+        "shipping_address": sample_request()["shipping_address"],
+    });
+    println!(
+        "\n=== netmeds, a pharmacy cart: an Rx medicine and a cold-chain one, no prescription yet ==="
+    );
+    let (status, body) = api.post("/v1/quotes", &netmeds.api_key, &pharmacy, &[])?;
+    print_quote(status, &body);
+    println!("\n=== the same pharmacy cart once the app attaches the prescription ===");
+    pharmacy["attributes"] = json!({ "prescription-id": "RX-2026-0042" });
+    let (status, body) = api.post("/v1/quotes", &netmeds.api_key, &pharmacy, &[])?;
+    print_quote(status, &body);
+    let pharmacy_file = dir.join("pharmacy.json");
+    std::fs::write(&pharmacy_file, serde_json::to_string_pretty(&pharmacy)?)?;
+
+    let jiomart = &tenants[0];
+    println!("\n=== placing an order (jiomart), twice with one Idempotency-Key ===");
+    let key = [("idempotency-key", "demo-order-1")];
+    let (first, placed) = api.post("/v1/orders", &jiomart.api_key, &sample_request(), &key)?;
+    let (again, replayed) = api.post("/v1/orders", &jiomart.api_key, &sample_request(), &key)?;
+    println!(
+        "  HTTP {first}: order {} total {}\n  HTTP {again}: order {} (the same order: nothing placed twice)",
+        placed["id"].as_str().unwrap_or("?"),
+        money(&placed["totals"]["total"], "INR"),
+        replayed["id"].as_str().unwrap_or("?"),
+    );
+
+    let carts = [&request_file, &pharmacy_file, &request_file];
+    print_try_it(&server.base, &admin, &tenants, &carts);
+    if args.once {
+        server.stop();
+        return Ok(());
+    }
+    println!(
+        "\nmandi is serving on {} (database {}); Ctrl-C stops it.",
+        server.base,
+        rel(&dir.join("mandi.db"))
+    );
+    server.wait()
+}
+
+/// The `mandi serve` child process.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(mandi: &Path, dir: &Path, listen: SocketAddr, admin: &str) -> anyhow::Result<Self> {
+        let mut child = Command::new(mandi)
+            .arg("serve")
+            .arg("--listen")
+            .arg(listen.to_string())
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", dir.join("mandi.db").display()))
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .env("MANDI_ADMIN_TOKEN", admin)
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting mandi serve")?;
+        let stderr = child.stderr.take().expect("piped");
+        let mut lines = BufReader::new(stderr).lines();
+        // The service announces its address once it listens; anything before is an error.
+        let mut said = Vec::new();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => match line.split_once("serving on ") {
+                    Some((_, rest)) => {
+                        break rest
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned();
+                    }
+                    None => said.push(line),
+                },
+                _ => {
+                    let status = child.wait()?;
+                    bail!("mandi serve exited ({status}):\n{}", said.join("\n"));
+                }
+            }
+        };
+        // From here on the service's own log goes to our stderr.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("[mandi] {line}");
+            }
+        });
+        Ok(Self { child, base })
+    }
+
+    /// Asks the service to shut down gracefully (SIGTERM), as an orchestrator would.
+    fn stop(mut self) {
+        let terminated = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !terminated {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+
+    fn wait(mut self) -> anyhow::Result<()> {
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("mandi serve exited ({status})");
+        }
+        Ok(())
+    }
+}
+
+/// `wanted` if it is free, else any free port on the same interface (8080 may be taken).
+fn free_address(wanted: SocketAddr) -> anyhow::Result<SocketAddr> {
+    if TcpListener::bind(wanted).is_ok() {
+        return Ok(wanted);
+    }
+    let any = TcpListener::bind(SocketAddr::new(wanted.ip(), 0))
+        .with_context(|| format!("no free port on {}", wanted.ip()))?;
+    let address = any.local_addr()?;
+    eprintln!("{wanted} is taken; using {address}");
+    Ok(address)
+}
+
+fn wait_ready(api: &Api) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if matches!(api.get("/readyz", ""), Ok((200, _))) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "mandi serve did not become ready at {} within 30 s",
+                api.base()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn print_request(request: &Value) {
+    for (i, line) in request["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        println!(
+            "  line {i}: {:>3} x {}",
+            line["quantity"],
+            line["sku"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "  customer segment {}, coupons {}, ship to pincode {}, cart attributes {}",
+        request["customer"]["segment"],
+        request["coupon_codes"],
+        request["shipping_address"]["pincode"],
+        request["attributes"]
+    );
+}
+
+/// What one tenant's checkout made of the cart.
+fn print_quote(status: u16, quote: &Value) {
+    if status != 200 {
+        let error = &quote["error"];
+        println!(
+            "  HTTP {status} {}: {}",
+            error["code"].as_str().unwrap_or("?"),
+            error["message"].as_str().unwrap_or("")
+        );
+        return;
+    }
+    let currency = quote["currency"].as_str().unwrap_or("?");
+    for adjustment in quote["adjustments"].as_array().into_iter().flatten() {
+        let target = match adjustment["target"].get("line") {
+            Some(line) => format!("line {line}"),
+            None => "order".to_owned(),
+        };
+        println!(
+            "  adjust {:<22} {:<8} -{:>12}{}  {}",
+            adjustment["code"].as_str().unwrap_or("?"),
+            target,
+            money(&adjustment["amount"], currency),
+            if adjustment["capped"] == true {
+                " (capped)"
+            } else {
+                ""
+            },
+            adjustment["message"].as_str().unwrap_or("")
+        );
+    }
+    for line in quote["lines"].as_array().into_iter().flatten() {
+        if line["catalog_unit_price"] == 0 || line["total"] == 0 {
+            println!(
+                "  free   {} x {}",
+                line["quantity"],
+                line["sku"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    let violations = quote["violations"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for violation in violations {
+        println!(
+            "  BLOCK  {:<22} {}",
+            violation["code"].as_str().unwrap_or("?"),
+            violation["message"].as_str().unwrap_or("")
+        );
+    }
+    let delivery = &quote["delivery_options"][0];
+    let totals = &quote["totals"];
+    println!(
+        "  QUOTE  {} - {} = {}; {}; delivery {} ({}){}",
+        money(&totals["subtotal"], currency),
+        money(&totals["discount"], currency),
+        money(&totals["total"], currency),
+        if violations.is_empty() {
+            "may be ordered".to_owned()
+        } else {
+            format!("{} violation(s) block the order", violations.len())
+        },
+        delivery["code"].as_str().unwrap_or("none"),
+        money(&delivery["cost"]["amount"], currency),
+        if quote["degraded"] == true {
+            " [degraded]"
+        } else {
+            ""
+        },
+    );
+    let trace: Vec<String> = quote["trace"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{} {} {} us",
+                t["hook"].as_str().unwrap_or("?"),
+                t["outcome"].as_str().unwrap_or("?"),
+                t["duration_us"]
+            )
+        })
+        .collect();
+    println!("  trace  {}", trace.join(" | "));
+}
+
+/// `carts[i]`: a request file tenant `i` can order.
+fn print_try_it(base: &str, admin: &str, tenants: &[DemoTenant], carts: &[&PathBuf]) {
+    println!("\nTry it. Each tenant's API key (shown once, at creation):");
+    for tenant in tenants {
+        println!(
+            "  export {}_KEY={}",
+            tenant.id.to_uppercase(),
+            tenant.api_key
+        );
+    }
+    for (tenant, cart) in tenants.iter().zip(carts) {
+        let key = format!("${}_KEY", tenant.id.to_uppercase());
+        let request = rel(cart);
+        println!(
+            "\n  # {id}: a quote, then an order (repeat it: same Idempotency-Key, same order)\n  \
+             curl -s {base}/v1/quotes -H \"authorization: Bearer {key}\" \
+             -H 'content-type: application/json' -d @{request}\n  \
+             curl -s {base}/v1/orders -H \"authorization: Bearer {key}\" \
+             -H 'content-type: application/json' -H 'idempotency-key: {id}-order-1' -d @{request}",
+            id = tenant.id,
+        );
+    }
+    println!(
+        "\n  # plugin run history with logs, the live event stream, the API description\n  \
+         curl -s {base}/v1/runs -H \"authorization: Bearer $JIOMART_KEY\"\n  \
+         curl -sN {base}/v1/events -H \"authorization: Bearer $JIOMART_KEY\"\n  \
+         curl -s {base}/openapi.json\n\
+         \n  # the platform team's view: deployments with history (admin token of this demo)\n  \
+         curl -s {base}/admin/tenants/jiomart/deployments -H 'authorization: Bearer {admin}'",
+    );
+}
+
+fn money(minor: &Value, currency: &str) -> String {
+    let amount = minor.as_i64().unwrap_or(0);
+    let sign = if amount < 0 { "-" } else { "" };
+    format!(
+        "{currency} {sign}{}.{:02}",
+        amount.unsigned_abs() / 100,
+        amount.unsigned_abs() % 100
+    )
+}
+
+/// `sha256:0123456789ab`: enough of a digest to tell versions apart.
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}
+
+fn rel(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
