@@ -18,9 +18,14 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "MANDI_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// Where state lives: `sqlite://PATH` (created if missing) [default: sqlite://mandi.db].
+    /// Where state lives: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`
+    /// (USER: a role that owns nothing, e.g. `mandi_app`) [default: sqlite://mandi.db].
     #[arg(long, env = "MANDI_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL only: the schema owner's URL, used once at start-up to apply migrations
+    /// [default: the database URL].
+    #[arg(long, env = "MANDI_MIGRATION_DATABASE_URL", hide_env_values = true)]
+    pub migration_database_url: Option<String>,
     /// Bearer token of the platform admin API (at least 16 characters). Required.
     #[arg(long, env = "MANDI_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -46,6 +51,7 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
+    migration_database_url: Option<String>,
     admin_token: Option<String>,
     cache_dir: Option<PathBuf>,
     run_retention_hours: Option<u64>,
@@ -59,6 +65,7 @@ struct FileConfig {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub database_url: String,
+    pub migration_database_url: Option<String>,
     pub admin_token: String,
     pub cache_dir: Option<PathBuf>,
     pub run_retention: Duration,
@@ -91,6 +98,7 @@ impl ServeConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: database_url.into(),
+            migration_database_url: None,
             admin_token: admin_token.into(),
             cache_dir: None,
             run_retention: Duration::from_secs(168 * 3600),
@@ -115,6 +123,7 @@ impl ServeConfig {
                 .unwrap_or_else(|| "sqlite://mandi.db".into()),
             admin_token,
         );
+        config.migration_database_url = args.migration_database_url.or(file.migration_database_url);
         if let Some(listen) = args.listen.or(file.listen) {
             config.listen = listen;
         }
@@ -147,14 +156,23 @@ impl ServeConfig {
         if self.admin_token.trim().len() < MIN_ADMIN_TOKEN {
             return invalid("admin_token", "must be at least 16 characters");
         }
-        if !self.database_url.starts_with("sqlite://") {
+        let postgres = is_postgres(&self.database_url);
+        if !postgres && !self.database_url.starts_with("sqlite://") {
             return invalid(
                 "database_url",
-                "must be a sqlite:// URL (e.g. sqlite://mandi.db)",
+                "must be a sqlite:// or postgres:// URL (e.g. sqlite://mandi.db)",
             );
         }
         if self.database_url == "sqlite://" {
             return invalid("database_url", "names no file");
+        }
+        if let Some(url) = &self.migration_database_url
+            && !(postgres && is_postgres(url))
+        {
+            return invalid(
+                "migration_database_url",
+                "is for PostgreSQL only: a postgres:// URL beside a postgres:// database_url",
+            );
         }
         if self.run_retention < Duration::from_secs(3600) {
             return invalid("run_retention_hours", "must be at least 1");
@@ -170,6 +188,10 @@ impl ServeConfig {
         }
         Ok(())
     }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -37,9 +37,12 @@ impl Service {
     pub async fn start(config: &ServeConfig) -> anyhow::Result<Self> {
         config.validate()?;
         let metrics = crate::telemetry::prometheus();
-        let store = Store::open(&config.database_url)
-            .await
-            .with_context(|| format!("cannot open database {}", config.database_url))?;
+        let store = Store::open_with(
+            &config.database_url,
+            config.migration_database_url.as_deref(),
+        )
+        .await
+        .with_context(|| format!("cannot open database {}", redacted(&config.database_url)))?;
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: config.cache_dir.clone(),
             ..RuntimeConfig::default()
@@ -159,12 +162,24 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, database = %config.database_url, "mandi is serving");
-    eprintln!(
-        "mandi serving on http://{address} (database {})",
-        config.database_url
-    );
+    let database = redacted(&config.database_url);
+    tracing::info!(%address, %database, "mandi is serving");
+    eprintln!("mandi serving on http://{address} (database {})", database);
     service.serve(listener, shutdown_signal()).await
+}
+
+/// A database URL fit for logs: any password replaced by `***`.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 async fn shutdown_signal() {
@@ -185,5 +200,23 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn logged_database_urls_hide_passwords() {
+        assert_eq!(
+            redacted("postgres://mandi_app:s3cret@db:5432/mandi"),
+            "postgres://mandi_app:***@db:5432/mandi"
+        );
+        assert_eq!(
+            redacted("postgres://mandi_app@db/mandi"),
+            "postgres://mandi_app@db/mandi"
+        );
+        assert_eq!(redacted("sqlite://mandi.db"), "sqlite://mandi.db");
     }
 }

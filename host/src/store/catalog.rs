@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Result, Store, from_json, json};
+use super::{Result, Store, from_json, int, json};
 
 /// A product as the catalog knows it; its price is what every checkout uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -46,12 +47,12 @@ impl Store {
     /// Inserts or replaces products, all or none.
     pub async fn upsert_products(&self, tenant: &str, products: &[Product]) -> Result<()> {
         let now = super::now_ms();
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.tenant_tx(tenant, true).await?;
         for p in products {
             sqlx::query(
                 "INSERT INTO products
                    (tenant_id, sku, title, price_minor, currency, category, brand, tags, attributes, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (tenant_id, sku) DO UPDATE SET
                    title = excluded.title, price_minor = excluded.price_minor,
                    currency = excluded.currency, category = excluded.category,
@@ -76,11 +77,13 @@ impl Store {
     }
 
     pub async fn product(&self, tenant: &str, sku: &str) -> Result<Option<Product>> {
-        let row = sqlx::query("SELECT * FROM products WHERE tenant_id = ? AND sku = ?")
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let row = sqlx::query("SELECT * FROM products WHERE tenant_id = $1 AND sku = $2")
             .bind(tenant)
             .bind(sku)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.map(|r| product_from(&r)).transpose()
     }
 
@@ -91,14 +94,16 @@ impl Store {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Product>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM products WHERE tenant_id = ? AND sku > ? ORDER BY sku LIMIT ?",
+            "SELECT * FROM products WHERE tenant_id = $1 AND sku > $2 ORDER BY sku LIMIT $3",
         )
         .bind(tenant)
         .bind(after.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(&self.pool)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter().map(product_from).collect()
     }
 
@@ -109,31 +114,38 @@ impl Store {
         skus: &[&str],
     ) -> Result<HashMap<String, Product>> {
         let mut found = HashMap::with_capacity(skus.len());
+        let mut tx = self.tenant_tx(tenant, false).await?;
         // SQLite binds at most 32k parameters; carts are far smaller, chunk anyway.
         for chunk in skus.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let placeholders = (2..chunk.len() + 2)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql =
-                format!("SELECT * FROM products WHERE tenant_id = ? AND sku IN ({placeholders})");
+                format!("SELECT * FROM products WHERE tenant_id = $1 AND sku IN ({placeholders})");
             let mut query = sqlx::query(&sql).bind(tenant);
             for sku in chunk {
                 query = query.bind(*sku);
             }
-            for row in query.fetch_all(&self.pool).await? {
+            for row in query.fetch_all(&mut *tx).await? {
                 let product = product_from(&row)?;
                 found.insert(product.sku.clone(), product);
             }
         }
+        tx.commit().await?;
         Ok(found)
     }
 
     /// Inserts or replaces nodes with their whole stock, all or none.
     pub async fn upsert_nodes(&self, tenant: &str, nodes: &[Node]) -> Result<()> {
         let now = super::now_ms();
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.tenant_tx(tenant, true).await?;
+        // Replacing the stock deletes then inserts: two concurrent upserts must not interleave.
+        self.lock_tenant(&mut tx, tenant).await?;
         for node in nodes {
             sqlx::query(
                 "INSERT INTO nodes (tenant_id, id, kind, pincode, tags, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (tenant_id, id) DO UPDATE SET
                    kind = excluded.kind, pincode = excluded.pincode,
                    tags = excluded.tags, updated_at = excluded.updated_at",
@@ -146,14 +158,15 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM stock WHERE tenant_id = ? AND node_id = ?")
+            sqlx::query("DELETE FROM stock WHERE tenant_id = $1 AND node_id = $2")
                 .bind(tenant)
                 .bind(&node.id)
                 .execute(&mut *tx)
                 .await?;
             for (sku, quantity) in &node.stock {
                 sqlx::query(
-                    "INSERT INTO stock (tenant_id, node_id, sku, quantity) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO stock (tenant_id, node_id, sku, quantity)
+                     VALUES ($1, $2, $3, $4)",
                 )
                 .bind(tenant)
                 .bind(&node.id)
@@ -177,13 +190,15 @@ impl Store {
     }
 
     async fn nodes_where(&self, tenant: &str, id: Option<&str>) -> Result<Vec<Node>> {
+        // One transaction: the nodes and their stock from the same snapshot.
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
             "SELECT id, kind, pincode, tags FROM nodes
-             WHERE tenant_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
+             WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id = $2) ORDER BY id",
         )
         .bind(tenant)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         let mut nodes = Vec::with_capacity(rows.len());
         let mut index = HashMap::new();
@@ -200,27 +215,26 @@ impl Store {
         }
         let stock = sqlx::query(
             "SELECT node_id, sku, quantity FROM stock
-             WHERE tenant_id = ?1 AND (?2 IS NULL OR node_id = ?2)",
+             WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR node_id = $2)",
         )
         .bind(tenant)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         for row in stock {
             let node_id: String = row.try_get("node_id")?;
-            let quantity: i64 = row.try_get("quantity")?;
             if let Some(&i) = index.get(&node_id) {
-                nodes[i].stock.insert(
-                    row.try_get("sku")?,
-                    u32::try_from(quantity).unwrap_or(u32::MAX),
-                );
+                nodes[i]
+                    .stock
+                    .insert(row.try_get("sku")?, int(&row, "quantity")?);
             }
         }
         Ok(nodes)
     }
 }
 
-fn product_from(row: &sqlx::sqlite::SqliteRow) -> Result<Product> {
+fn product_from(row: &AnyRow) -> Result<Product> {
     Ok(Product {
         sku: row.try_get("sku")?,
         title: row.try_get("title")?,

@@ -1,6 +1,15 @@
 //! Storage: every table the service keeps, behind one [`Store`] handle, on SQLite (embedded,
-//! created and migrated on open). Each method takes the tenant it acts for and filters on it;
-//! a change and the domain event describing it are written in one transaction.
+//! created and migrated on open) or PostgreSQL, through sqlx's `Any` driver with one copy of each
+//! statement. Each method takes the tenant it acts for, filters on it and runs in a transaction
+//! scoped to it: on PostgreSQL the transaction sets `app.tenant_id`, which row-level security
+//! checks, so a query that forgot its filter still sees one tenant's rows. The few operations
+//! that span tenants (the tenant registry, API-key lookup, the outbox relay, run-history batches
+//! and pruning) run in a system-scoped transaction instead. A change and the domain event
+//! describing it are written in one transaction.
+//!
+//! The SQL is the common subset of both dialects: `$N` placeholders, `CAST(.. AS ..)` where
+//! PostgreSQL must be told a parameter's type, `ON CONFLICT` upserts. Integers are read as i64
+//! and flags stored as 0/1, the only forms `Any` decodes alike from both.
 
 mod catalog;
 mod orders;
@@ -11,10 +20,10 @@ mod tenants;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
 
 pub use catalog::{Node, Product};
 pub use orders::{NewOrder, OrderRecord, Placed, Reservation};
@@ -41,39 +50,115 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Which database a [`Store`] is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
+
+/// A transaction on the store's pool.
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Connections per pool: quotes read concurrently; SQLite writers queue on its lock anyway.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// Run on every new SQLite connection (the `Any` driver takes a URL, not connect options).
+const SQLITE_PRAGMAS: [&str; 4] = [
+    // First, so that the switch to WAL below waits for other connections instead of failing.
+    "PRAGMA busy_timeout = 5000",
+    // WAL lets quotes read while an order commits; NORMAL is durable across process crashes (a
+    // power loss may lose the last transactions, never corrupt the file). The journal mode is
+    // kept in the file, so after the first connection this is a no-op.
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+];
 
 impl Store {
     /// Opens (creating if missing) the SQLite database at `path` and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            // WAL lets quotes read while an order commits; NORMAL is durable across process
-            // crashes (a power loss may lose the last transactions, never corrupt the file).
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        // Idempotent: sqlx guards it with a `Once` of its own.
+        sqlx::any::install_default_drivers();
+        let url = sqlite_url(path)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    for pragma in SQLITE_PRAGMAS {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(e.into()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
     }
 
-    /// Opens a database URL: `sqlite://PATH` (or a bare path).
+    /// Opens a PostgreSQL database and applies pending migrations, over `migration_url` when
+    /// given (the schema owner; the service itself connects as a role that owns nothing, so
+    /// row-level security holds for it), else over the service's own connection.
+    async fn open_postgres(url: &str, migration_url: Option<&str>) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let migrator = sqlx::migrate!("migrations/postgres");
+        if let Some(owner_url) = migration_url {
+            let owner = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(owner_url)
+                .await?;
+            let migrated = migrator.run(&owner).await;
+            owner.close().await;
+            migrated.map_err(|e| StoreError::Database(e.into()))?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await?;
+        if migration_url.is_none() {
+            migrator
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Database(e.into()))?;
+        }
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// Opens a database URL: `sqlite://PATH` (or a bare path), or `postgres://...` (also
+    /// `postgresql://`), migrating it over the same connection.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, None).await
+    }
+
+    /// Like [`Store::open`], but on PostgreSQL applies migrations as `migration_url` (the
+    /// schema owner) when given. SQLite has no roles and ignores it.
+    pub async fn open_with(url: &str, migration_url: Option<&str>) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::open_postgres(url, migration_url).await;
+        }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         Self::open_sqlite(Path::new(path)).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Round-trips a trivial query: what readiness checks.
@@ -86,11 +171,81 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// A write transaction that takes the write lock up front, so two writers queue on the
-    /// busy timeout instead of one failing when it upgrades from reading.
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// On SQLite, a write transaction takes the write lock up front, so two writers queue on
+    /// the busy timeout instead of one failing when it upgrades from reading. PostgreSQL locks
+    /// rows as they are written and needs nothing up front.
+    async fn begin(&self, write: bool) -> Result<Tx> {
+        let tx = if write && self.backend == Backend::Sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        };
+        Ok(tx)
     }
+
+    /// A transaction acting for `tenant`. On PostgreSQL it sets `app.tenant_id`, so row-level
+    /// security shows and accepts that tenant's rows only; the queries keep their own
+    /// `tenant_id` filter (SQLite has no such policies).
+    async fn tenant_tx(&self, tenant: &str, write: bool) -> Result<Tx> {
+        let mut tx = self.begin(write).await?;
+        if self.backend == Backend::Postgres {
+            // `true`: local to the transaction, so the pooled connection forgets it at the end.
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// A transaction for work that spans tenants; on PostgreSQL it sets `app.scope = 'system'`,
+    /// which the row-level security policies let through.
+    async fn system_tx(&self, write: bool) -> Result<Tx> {
+        let mut tx = self.begin(write).await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('app.scope', 'system', true)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Serializes a tenant's read-then-write changes (deployment history, a node's stock). On
+    /// SQLite `BEGIN IMMEDIATE` already serializes every writer; on PostgreSQL this locks the
+    /// tenant's row, which the foreign-key checks of other writes (key-share locks) do not wait
+    /// on. Only ever run on PostgreSQL, so the locking clause need not be SQLite's.
+    async fn lock_tenant(&self, tx: &mut Tx, tenant: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(tenant)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The `sqlite://` URL of `path`, creating the file if missing. A URL drops `.` and `..`
+/// segments as text, so the directory is resolved first, as opening the file would; everything
+/// but unreserved characters is percent-encoded (SQLite decodes the path back).
+fn sqlite_url(path: &Path) -> Result<String> {
+    let absolute = std::path::absolute(path).map_err(sqlx::Error::Io)?;
+    let resolved = match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map_err(sqlx::Error::Io)?
+            .join(name),
+        _ => absolute,
+    };
+    let mut url = String::from("sqlite://");
+    for &byte in resolved.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    Ok(url)
 }
 
 pub fn now_ms() -> i64 {
@@ -113,7 +268,26 @@ fn parse<T: FromStr>(text: &str, what: &str) -> Result<T> {
         .map_err(|_| StoreError::Corrupt(format!("{what}: unexpected value `{text}`")))
 }
 
-/// True for a UNIQUE or PRIMARY KEY violation.
+/// An integer column, read as the i64 both backends store and converted to `T`.
+fn int<T: TryFrom<i64>>(row: &AnyRow, column: &str) -> Result<T> {
+    let value: i64 = row.try_get(column)?;
+    T::try_from(value)
+        .map_err(|_| StoreError::Corrupt(format!("{column}: {value} is out of range")))
+}
+
+/// A flag column, stored as 0 or 1.
+fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+    match row.try_get::<i64, _>(column)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(StoreError::Corrupt(format!(
+            "{column}: {other} is not a flag (0 or 1)"
+        ))),
+    }
+}
+
+/// True for a UNIQUE or PRIMARY KEY violation, on either backend: `Any` hands back the
+/// driver's own error, whose kind maps SQLite's constraint codes and PostgreSQL's 23505 alike.
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }

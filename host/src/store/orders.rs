@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::outbox::insert_event;
-use super::{NewEvent, Result, Store, StoreError, from_json, json};
+use super::{NewEvent, Result, Store, StoreError, from_json, int, is_unique_violation, json};
 
 /// An order to write. `body` is the order document the API returns.
 #[derive(Debug, Clone)]
@@ -49,20 +50,37 @@ pub enum Placed {
 
 impl Store {
     pub async fn order_by_key(&self, tenant: &str, key: &str) -> Result<Option<OrderRecord>> {
-        let row = sqlx::query("SELECT * FROM orders WHERE tenant_id = ? AND idempotency_key = ?")
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let row = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND idempotency_key = $2")
             .bind(tenant)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.map(|r| order_from(&r)).transpose()
     }
 
-    /// Writes the order, takes its stock and records `order.placed`, all or nothing. Under the
-    /// write lock, so a concurrent duplicate finds the first one's order.
+    /// Writes the order, takes its stock and records `order.placed`, all or nothing. A
+    /// concurrent duplicate finds the first one's order: on SQLite because writers hold the
+    /// write lock; on PostgreSQL the unique (tenant, idempotency key) index makes the second
+    /// insert wait for the first transaction and then fail, and the order it lost to is read.
     pub async fn place_order(&self, tenant: &str, order: &NewOrder) -> Result<Placed> {
-        let mut tx = self.write_tx().await?;
+        match self.try_place_order(tenant, order).await {
+            Err(StoreError::Database(err)) if is_unique_violation(&err) => {
+                // The failed transaction is gone; read in a new one, which sees the winner.
+                match self.order_by_key(tenant, &order.idempotency_key).await? {
+                    Some(existing) => Ok(Placed::Existing(existing)),
+                    None => Err(StoreError::Database(err)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn try_place_order(&self, tenant: &str, order: &NewOrder) -> Result<Placed> {
+        let mut tx = self.tenant_tx(tenant, true).await?;
         let existing =
-            sqlx::query("SELECT * FROM orders WHERE tenant_id = ? AND idempotency_key = ?")
+            sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND idempotency_key = $2")
                 .bind(tenant)
                 .bind(&order.idempotency_key)
                 .fetch_optional(&mut *tx)
@@ -74,7 +92,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, currency,
                                  total_minor, body, created_at)
-             VALUES (?, ?, ?, ?, 'placed', ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, 'placed', $5, $6, $7, $8)",
         )
         .bind(tenant)
         .bind(&order.id)
@@ -93,8 +111,8 @@ impl Store {
         }
         for ((node_id, sku), quantity) in taken {
             let updated = sqlx::query(
-                "UPDATE stock SET quantity = quantity - ?1
-                 WHERE tenant_id = ?2 AND node_id = ?3 AND sku = ?4 AND quantity >= ?1",
+                "UPDATE stock SET quantity = quantity - $1
+                 WHERE tenant_id = $2 AND node_id = $3 AND sku = $4 AND quantity >= $1",
             )
             .bind(i64::from(quantity))
             .bind(tenant)
@@ -112,7 +130,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO reservations (tenant_id, order_id, node_id, sku, quantity)
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(tenant)
             .bind(&order.id)
@@ -139,11 +157,13 @@ impl Store {
     }
 
     pub async fn order(&self, tenant: &str, id: &str) -> Result<Option<OrderRecord>> {
-        let row = sqlx::query("SELECT * FROM orders WHERE tenant_id = ? AND id = ?")
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let row = sqlx::query("SELECT * FROM orders WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.map(|r| order_from(&r)).transpose()
     }
 
@@ -154,33 +174,37 @@ impl Store {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<OrderRecord>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM orders WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2)
-             ORDER BY id DESC LIMIT ?3",
+            "SELECT * FROM orders WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(tenant)
         .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter().map(order_from).collect()
     }
 
     /// Units of `sku` on hand at `node_id` (for tests and the admin view).
     pub async fn stock_level(&self, tenant: &str, node_id: &str, sku: &str) -> Result<Option<u32>> {
-        let quantity: Option<i64> = sqlx::query_scalar(
-            "SELECT quantity FROM stock WHERE tenant_id = ? AND node_id = ? AND sku = ?",
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let row = sqlx::query(
+            "SELECT quantity FROM stock WHERE tenant_id = $1 AND node_id = $2 AND sku = $3",
         )
         .bind(tenant)
         .bind(node_id)
         .bind(sku)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(quantity.map(|q| u32::try_from(q).unwrap_or(0)))
+        tx.commit().await?;
+        row.map(|r| int(&r, "quantity")).transpose()
     }
 }
 
-fn order_from(row: &sqlx::sqlite::SqliteRow) -> Result<OrderRecord> {
+fn order_from(row: &AnyRow) -> Result<OrderRecord> {
     Ok(OrderRecord {
         id: row.try_get("id")?,
         idempotency_key: row.try_get("idempotency_key")?,

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Result, Store, from_json, json};
+use super::{Backend, Result, Store, Tx, from_json, json};
 
 /// An event about to be written with its change.
 #[derive(Debug, Clone)]
@@ -28,13 +29,10 @@ pub struct EventRecord {
     pub created_at: i64,
 }
 
-pub(super) async fn insert_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    tenant: &str,
-    event: &NewEvent,
-) -> Result<()> {
+pub(super) async fn insert_event(tx: &mut Tx, tenant: &str, event: &NewEvent) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (id, tenant_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (id, tenant_id, kind, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(tenant)
@@ -47,23 +45,36 @@ pub(super) async fn insert_event(
 }
 
 impl Store {
-    /// Events not yet relayed, oldest first.
+    /// Events not yet relayed, oldest first, of every tenant (the relay's system scope).
     pub async fn pending_events(&self, limit: u32) -> Result<Vec<EventRecord>> {
-        let rows =
-            sqlx::query("SELECT * FROM outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT ?")
-                .bind(limit)
-                .fetch_all(&self.pool)
+        let mut tx = self.system_tx(false).await?;
+        if self.backend == Backend::Postgres {
+            // The relay then marks everything up to the last seq it read. PostgreSQL hands out
+            // seqs before commit, so an earlier seq could still commit after this read and be
+            // marked unseen. SHARE waits for every transaction that wrote the outbox to end, so
+            // seqs given out later are all above what this reads. (SQLite serializes writers.)
+            sqlx::query("LOCK TABLE outbox IN SHARE MODE")
+                .execute(&mut *tx)
                 .await?;
+        }
+        let rows =
+            sqlx::query("SELECT * FROM outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
         rows.iter().map(event_from).collect()
     }
 
-    /// Marks events relayed up to and including `seq`.
+    /// Marks events relayed up to and including `seq`, of every tenant.
     pub async fn mark_relayed(&self, up_to_seq: i64) -> Result<()> {
-        sqlx::query("UPDATE outbox SET relayed_at = ? WHERE relayed_at IS NULL AND seq <= ?")
+        let mut tx = self.system_tx(true).await?;
+        sqlx::query("UPDATE outbox SET relayed_at = $1 WHERE relayed_at IS NULL AND seq <= $2")
             .bind(super::now_ms())
             .bind(up_to_seq)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -74,20 +85,22 @@ impl Store {
         seq: i64,
         limit: u32,
     ) -> Result<Vec<EventRecord>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM outbox WHERE tenant_id = ? AND seq > ? AND relayed_at IS NOT NULL
-             ORDER BY seq LIMIT ?",
+            "SELECT * FROM outbox WHERE tenant_id = $1 AND seq > $2 AND relayed_at IS NOT NULL
+             ORDER BY seq LIMIT $3",
         )
         .bind(tenant)
         .bind(seq)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter().map(event_from).collect()
     }
 }
 
-fn event_from(row: &sqlx::sqlite::SqliteRow) -> Result<EventRecord> {
+fn event_from(row: &AnyRow) -> Result<EventRecord> {
     Ok(EventRecord {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::outbox::insert_event;
-use super::{NewEvent, Result, Store, StoreError, from_json, json, parse};
+use super::{NewEvent, Result, Store, StoreError, Tx, from_json, json, parse};
 
 /// An uploaded component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -80,10 +81,10 @@ impl Store {
         record: &PluginRecord,
         wasm: &[u8],
     ) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.tenant_tx(tenant, true).await?;
         let inserted = sqlx::query(
             "INSERT INTO plugins (tenant_id, digest, contract, hooks, size_bytes, wasm, uploaded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, digest) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, digest) DO NOTHING",
         )
         .bind(tenant)
         .bind(&record.digest)
@@ -108,13 +109,15 @@ impl Store {
     }
 
     pub async fn plugins(&self, tenant: &str) -> Result<Vec<PluginRecord>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
             "SELECT digest, contract, hooks, size_bytes, uploaded_at FROM plugins
-             WHERE tenant_id = ? ORDER BY uploaded_at, digest",
+             WHERE tenant_id = $1 ORDER BY uploaded_at, digest",
         )
         .bind(tenant)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|r| {
                 Ok(PluginRecord {
@@ -130,18 +133,22 @@ impl Store {
 
     /// The component's bytes, if this tenant uploaded it.
     pub async fn plugin_wasm(&self, tenant: &str, digest: &str) -> Result<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT wasm FROM plugins WHERE tenant_id = ? AND digest = ?")
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let row = sqlx::query("SELECT wasm FROM plugins WHERE tenant_id = $1 AND digest = $2")
             .bind(tenant)
             .bind(digest)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(row.map(|r| r.get("wasm")))
+        tx.commit().await?;
+        Ok(row.map(|r| r.try_get("wasm")).transpose()?)
     }
 
     /// Makes `new` the hook's active deployment, superseding the current one.
     pub async fn deploy(&self, tenant: &str, new: &NewDeployment) -> Result<DeploymentRecord> {
-        let mut tx = self.write_tx().await?;
-        let known = sqlx::query("SELECT 1 FROM plugins WHERE tenant_id = ? AND digest = ?")
+        let mut tx = self.tenant_tx(tenant, true).await?;
+        // The next version is read, then written: concurrent deploys must take turns.
+        self.lock_tenant(&mut tx, tenant).await?;
+        let known = sqlx::query("SELECT 1 FROM plugins WHERE tenant_id = $1 AND digest = $2")
             .bind(tenant)
             .bind(&new.plugin_digest)
             .fetch_optional(&mut *tx)
@@ -154,14 +161,14 @@ impl Store {
         }
         sqlx::query(
             "UPDATE deployments SET status = 'superseded'
-             WHERE tenant_id = ? AND hook = ? AND status = 'active'",
+             WHERE tenant_id = $1 AND hook = $2 AND status = 'active'",
         )
         .bind(tenant)
         .bind(&new.hook)
         .execute(&mut *tx)
         .await?;
         let version: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments WHERE tenant_id = ? AND hook = ?",
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments WHERE tenant_id = $1 AND hook = $2",
         )
         .bind(tenant)
         .bind(&new.hook)
@@ -181,7 +188,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO deployments (tenant_id, id, hook, plugin_digest, config, failure_policy,
                                       limits, status, seq, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9)",
         )
         .bind(tenant)
         .bind(&record.id)
@@ -205,9 +212,11 @@ impl Store {
 
     /// Retires the hook's active deployment and re-activates the one it replaced.
     pub async fn rollback(&self, tenant: &str, hook: &str) -> Result<DeploymentRecord> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.tenant_tx(tenant, true).await?;
+        self.lock_tenant(&mut tx, tenant).await?;
         let active: Option<(String, i64)> = sqlx::query_as(
-            "SELECT id, seq FROM deployments WHERE tenant_id = ? AND hook = ? AND status = 'active'",
+            "SELECT id, seq FROM deployments
+             WHERE tenant_id = $1 AND hook = $2 AND status = 'active'",
         )
         .bind(tenant)
         .bind(hook)
@@ -217,8 +226,8 @@ impl Store {
             return Err(StoreError::NotFound(format!("an active {hook} deployment")));
         };
         let previous: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM deployments WHERE tenant_id = ? AND hook = ? AND status = 'superseded'
-             AND seq < ? ORDER BY seq DESC LIMIT 1",
+            "SELECT id FROM deployments WHERE tenant_id = $1 AND hook = $2
+             AND status = 'superseded' AND seq < $3 ORDER BY seq DESC LIMIT 1",
         )
         .bind(tenant)
         .bind(hook)
@@ -231,7 +240,7 @@ impl Store {
             )));
         };
         for (id, status) in [(&active_id, "rolled-back"), (&previous_id, "active")] {
-            sqlx::query("UPDATE deployments SET status = ? WHERE tenant_id = ? AND id = ?")
+            sqlx::query("UPDATE deployments SET status = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(status)
                 .bind(tenant)
                 .bind(id)
@@ -254,34 +263,35 @@ impl Store {
         tenant: &str,
         hook: Option<&str>,
     ) -> Result<Vec<DeploymentRecord>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM deployments WHERE tenant_id = ?1 AND (?2 IS NULL OR hook = ?2)
+            "SELECT * FROM deployments
+             WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR hook = $2)
              ORDER BY hook, seq DESC",
         )
         .bind(tenant)
         .bind(hook)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter().map(deployment_from).collect()
     }
 
     pub async fn active_deployments(&self, tenant: &str) -> Result<Vec<DeploymentRecord>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM deployments WHERE tenant_id = ? AND status = 'active' ORDER BY hook",
+            "SELECT * FROM deployments WHERE tenant_id = $1 AND status = 'active' ORDER BY hook",
         )
         .bind(tenant)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter().map(deployment_from).collect()
     }
 }
 
-async fn deployment_where(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    tenant: &str,
-    id: &str,
-) -> Result<DeploymentRecord> {
-    let row = sqlx::query("SELECT * FROM deployments WHERE tenant_id = ? AND id = ?")
+async fn deployment_where(tx: &mut Tx, tenant: &str, id: &str) -> Result<DeploymentRecord> {
+    let row = sqlx::query("SELECT * FROM deployments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(id)
         .fetch_one(&mut **tx)
@@ -289,7 +299,7 @@ async fn deployment_where(
     deployment_from(&row)
 }
 
-fn deployment_from(row: &sqlx::sqlite::SqliteRow) -> Result<DeploymentRecord> {
+fn deployment_from(row: &AnyRow) -> Result<DeploymentRecord> {
     Ok(DeploymentRecord {
         id: row.try_get("id")?,
         hook: row.try_get("hook")?,

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Result, Store, from_json, json};
+use super::{Result, Store, flag, from_json, json};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
@@ -48,17 +49,18 @@ pub struct RunFilter {
 }
 
 impl Store {
+    /// Records a batch of runs, which may be of several tenants (system scope).
     pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<()> {
         if runs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.system_tx(true).await?;
         for r in runs {
             sqlx::query(
                 "INSERT INTO plugin_runs (tenant_id, request_id, hook, deployment_id, plugin_digest,
                    outcome, error_kind, error, duration_us, fuel_used, peak_memory_bytes,
                    input_digest, logs, logs_truncated, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&r.tenant_id)
             .bind(&r.request_id)
@@ -73,7 +75,7 @@ impl Store {
             .bind(r.peak_memory_bytes)
             .bind(&r.input_digest)
             .bind(json(&r.logs))
-            .bind(r.logs_truncated)
+            .bind(i64::from(r.logs_truncated))
             .bind(r.created_at)
             .execute(&mut *tx)
             .await?;
@@ -84,12 +86,15 @@ impl Store {
 
     pub async fn runs(&self, tenant: &str, filter: &RunFilter) -> Result<Vec<RunRecord>> {
         let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+        let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM plugin_runs WHERE tenant_id = ?1
-               AND (?2 IS NULL OR hook = ?2) AND (?3 IS NULL OR outcome = ?3)
-               AND (?4 IS NULL OR deployment_id = ?4) AND (?5 IS NULL OR request_id = ?5)
-               AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7",
+            "SELECT * FROM plugin_runs WHERE tenant_id = $1
+               AND (CAST($2 AS TEXT) IS NULL OR hook = $2)
+               AND (CAST($3 AS TEXT) IS NULL OR outcome = $3)
+               AND (CAST($4 AS TEXT) IS NULL OR deployment_id = $4)
+               AND (CAST($5 AS TEXT) IS NULL OR request_id = $5)
+               AND (CAST($6 AS BIGINT) IS NULL OR id < $6)
+             ORDER BY id DESC LIMIT $7",
         )
         .bind(tenant)
         .bind(&filter.hook)
@@ -97,33 +102,38 @@ impl Store {
         .bind(&filter.deployment_id)
         .bind(&filter.request_id)
         .bind(filter.before)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter().map(run_from).collect()
     }
 
     pub async fn run(&self, tenant: &str, id: i64) -> Result<Option<RunRecord>> {
-        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = ? AND id = ?")
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.map(|r| run_from(&r)).transpose()
     }
 
-    /// Deletes runs recorded before `cutoff_ms`; returns how many.
+    /// Deletes runs of every tenant recorded before `cutoff_ms`; returns how many.
     pub async fn prune_runs(&self, cutoff_ms: i64) -> Result<u64> {
-        let deleted = sqlx::query("DELETE FROM plugin_runs WHERE created_at < ?")
+        let mut tx = self.system_tx(true).await?;
+        let deleted = sqlx::query("DELETE FROM plugin_runs WHERE created_at < $1")
             .bind(cutoff_ms)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(deleted)
     }
 }
 
-fn run_from(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord> {
+fn run_from(row: &AnyRow) -> Result<RunRecord> {
     Ok(RunRecord {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -139,7 +149,7 @@ fn run_from(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord> {
         peak_memory_bytes: row.try_get("peak_memory_bytes")?,
         input_digest: row.try_get("input_digest")?,
         logs: from_json(row.try_get("logs")?, "run logs")?,
-        logs_truncated: row.try_get("logs_truncated")?,
+        logs_truncated: flag(row, "logs_truncated")?,
         created_at: row.try_get("created_at")?,
     })
 }

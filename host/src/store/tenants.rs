@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError, is_unique_violation};
+use super::{Result, Store, StoreError, Tx, int, is_unique_violation};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
@@ -29,16 +30,17 @@ pub struct ApiKeyRecord {
 impl Store {
     /// Creates a tenant with its first API key, both or neither.
     pub async fn create_tenant(&self, tenant: &Tenant, key: &ApiKeyRecord) -> Result<()> {
-        let mut tx = self.write_tx().await?;
+        // System scope: the tenant does not exist yet, and its id must be checked against all.
+        let mut tx = self.system_tx(true).await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, currency, time_zone, utc_offset_minutes, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&tenant.id)
         .bind(&tenant.name)
         .bind(&tenant.currency)
         .bind(&tenant.time_zone)
-        .bind(tenant.utc_offset_minutes)
+        .bind(i64::from(tenant.utc_offset_minutes))
         .bind(tenant.created_at)
         .execute(&mut *tx)
         .await;
@@ -54,48 +56,56 @@ impl Store {
     }
 
     pub async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.tenant_tx(&key.tenant_id, true).await?;
         insert_key(&mut tx, key, super::now_ms()).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE id = ?")
+        let mut tx = self.tenant_tx(id, false).await?;
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.map(|r| tenant_from(&r)).transpose()
     }
 
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let mut tx = self.system_tx(false).await?;
         let rows = sqlx::query("SELECT * FROM tenants ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         rows.iter().map(tenant_from).collect()
     }
 
+    /// Looks a key up by its public id: system scope, since which tenant it belongs to is what
+    /// the lookup finds out.
     pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>> {
+        let mut tx = self.system_tx(false).await?;
         let row =
-            sqlx::query("SELECT key_id, tenant_id, secret_hash FROM api_keys WHERE key_id = ?")
+            sqlx::query("SELECT key_id, tenant_id, secret_hash FROM api_keys WHERE key_id = $1")
                 .bind(key_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
-        Ok(row.map(|r| ApiKeyRecord {
-            key_id: r.get("key_id"),
-            tenant_id: r.get("tenant_id"),
-            secret_hash: r.get("secret_hash"),
-        }))
+        tx.commit().await?;
+        row.map(|r| {
+            Ok(ApiKeyRecord {
+                key_id: r.try_get("key_id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                secret_hash: r.try_get("secret_hash")?,
+            })
+        })
+        .transpose()
     }
 }
 
-async fn insert_key(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    key: &ApiKeyRecord,
-    created_at: i64,
-) -> Result<()> {
+async fn insert_key(tx: &mut Tx, key: &ApiKeyRecord, created_at: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO api_keys (key_id, tenant_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO api_keys (key_id, tenant_id, secret_hash, created_at)
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(&key.key_id)
     .bind(&key.tenant_id)
@@ -106,13 +116,13 @@ async fn insert_key(
     Ok(())
 }
 
-fn tenant_from(row: &sqlx::sqlite::SqliteRow) -> Result<Tenant> {
+fn tenant_from(row: &AnyRow) -> Result<Tenant> {
     Ok(Tenant {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         currency: row.try_get("currency")?,
         time_zone: row.try_get("time_zone")?,
-        utc_offset_minutes: row.try_get("utc_offset_minutes")?,
+        utc_offset_minutes: int(row, "utc_offset_minutes")?,
         created_at: row.try_get("created_at")?,
     })
 }

@@ -9,6 +9,7 @@ mod input;
 mod isolation;
 mod observability;
 mod orders;
+mod postgres;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -18,6 +19,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use mandi_host::config::ServeConfig;
 use mandi_host::server::Service;
+use mandi_tests::database::TestDatabase;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -27,7 +29,7 @@ pub const ADMIN: &str = "test-admin-token-0123456789";
 pub struct TestService {
     pub service: Service,
     pub router: Router,
-    _dir: tempfile::TempDir,
+    pub database: TestDatabase,
 }
 
 /// A response, with its body parsed as JSON (`Null` when empty or not JSON).
@@ -56,11 +58,10 @@ fn cache_dir() -> PathBuf {
     .clone()
 }
 
-pub fn config(dir: &std::path::Path) -> ServeConfig {
-    let mut config = ServeConfig::new(
-        format!("sqlite://{}", dir.join("mandi.db").display()),
-        ADMIN,
-    );
+/// The service's settings over `database` (SQLite, or PostgreSQL when the environment says so).
+pub fn config(database: &TestDatabase) -> ServeConfig {
+    let mut config = ServeConfig::new(database.url.clone(), ADMIN);
+    config.migration_database_url = database.migration_url.clone();
     config.cache_dir = Some(cache_dir());
     config
 }
@@ -71,15 +72,15 @@ impl TestService {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut ServeConfig)) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = config(dir.path());
+        let database = TestDatabase::fresh().await;
+        let mut config = config(&database);
         tweak(&mut config);
         let service = Service::start(&config).await.expect("service starts");
         let router = service.router();
         Self {
             service,
             router,
-            _dir: dir,
+            database,
         }
     }
 
@@ -217,13 +218,13 @@ pub struct LiveService {
     pub api: mandi_tests::http::Api,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    pub dir: tempfile::TempDir,
+    pub database: TestDatabase,
 }
 
 impl LiveService {
     pub async fn start(tweak: impl FnOnce(&mut ServeConfig)) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = config(dir.path());
+        let database = TestDatabase::fresh().await;
+        let mut config = config(&database);
         tweak(&mut config);
         let service = Service::start(&config).await.expect("service starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -238,12 +239,13 @@ impl LiveService {
             api: mandi_tests::http::Api::new(base),
             stop: Some(stop),
             task,
-            dir,
+            database,
         }
     }
 
-    /// Signals shutdown and waits until the service has drained and stopped.
-    pub async fn shutdown(mut self) -> tempfile::TempDir {
+    /// Signals shutdown and waits until the service has drained and stopped; the database
+    /// is kept for inspection.
+    pub async fn shutdown(mut self) -> TestDatabase {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -251,7 +253,7 @@ impl LiveService {
             .await
             .expect("joins")
             .expect("served cleanly");
-        self.dir
+        self.database
     }
 
     /// Runs blocking client code off the async executor.

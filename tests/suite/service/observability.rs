@@ -313,14 +313,12 @@ async fn shutdown_finishes_in_flight_work_and_keeps_runs_and_events() {
             key
         })
         .await;
-    let dir = live.shutdown().await;
+    let database = live.shutdown().await;
     // Reopen the database: every run was flushed and every event relayed.
-    let store = mandi_host::store::Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("mandi.db").display()
-    ))
-    .await
-    .expect("reopens");
+    let store =
+        mandi_host::store::Store::open_with(&database.url, database.migration_url.as_deref())
+            .await
+            .expect("reopens");
     let runs = store.runs("tira", &Default::default()).await.expect("runs");
     assert_eq!(runs.len(), 20, "one pricing run per order");
     assert_eq!(store.pending_events(100).await.expect("events"), []);
