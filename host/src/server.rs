@@ -29,6 +29,7 @@ pub struct Service {
     relay: JoinHandle<()>,
     pruner: JoinHandle<()>,
     upkeep: JoinHandle<()>,
+    follower: Option<JoinHandle<()>>,
     writer: RunWriter,
 }
 
@@ -48,6 +49,17 @@ impl Service {
             ..RuntimeConfig::default()
         })?;
         let deployments = Arc::new(Deployments::new(store.clone(), runtime, config.breaker));
+        let (stop, _) = watch::channel(false);
+        // Several nodes over one PostgreSQL: follow the deployments the others make.
+        let follower = match store.watch_deployments().await? {
+            Some(changes) => {
+                let (deployments, stop) = (deployments.clone(), stopped(&stop));
+                Some(tokio::spawn(async move {
+                    deployments.follow(changes, stop).await;
+                }))
+            }
+            None => None,
+        };
         let (runs, writer) = RecordRuns::start(store.clone());
         let checkout = Checkout::new(
             store.clone(),
@@ -55,7 +67,6 @@ impl Service {
             TenantScheduler::new(config.scheduler),
             runs,
         );
-        let (stop, _) = watch::channel(false);
         let events = EventBus::default();
         let relay = events.start_relay(store.clone(), stopped(&stop));
         let retention = config.run_retention;
@@ -103,6 +114,7 @@ impl Service {
             relay,
             pruner,
             upkeep,
+            follower,
             writer,
         })
     }
@@ -143,6 +155,9 @@ impl Service {
         let _ = self.relay.await;
         let _ = self.pruner.await;
         let _ = self.upkeep.await;
+        if let Some(follower) = self.follower {
+            let _ = follower.await;
+        }
         self.writer.finish().await;
         self.state.store().close().await;
     }

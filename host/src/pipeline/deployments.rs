@@ -13,7 +13,7 @@ use super::{
     BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, Source, TenantHooks,
 };
 use crate::runtime::{Hook, Limits, LoadError, PluginConfig, Runtime};
-use crate::store::{DeploymentRecord, Store, StoreError};
+use crate::store::{DeploymentChange, DeploymentRecord, DeploymentWatch, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
@@ -90,6 +90,35 @@ impl Deployments {
         let entry = tenants.entry(tenant.to_owned()).or_default();
         entry.generation += 1;
         entry.hooks = None;
+    }
+
+    /// Forgets every tenant's hooks (after missing notifications, any may be stale).
+    pub fn invalidate_all(&self) {
+        for entry in self.lock().values_mut() {
+            entry.generation += 1;
+            entry.hooks = None;
+        }
+    }
+
+    /// Applies deployment changes made on any node until `stop` resolves: a deploy or rollback
+    /// through another node is live here as soon as its notification arrives.
+    pub async fn follow(&self, mut watch: DeploymentWatch, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let change = tokio::select! {
+                () = &mut stop => return,
+                change = watch.next() => change,
+            };
+            match change {
+                Ok(DeploymentChange::Tenant(tenant)) => self.invalidate(&tenant),
+                Ok(DeploymentChange::Unknown) => self.invalidate_all(),
+                Err(err) => {
+                    tracing::error!(error = %err, "lost the deployment notifications; retrying");
+                    self.invalidate_all();
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
     }
 
     /// The breaker of a deployment, created closed on first use.

@@ -17,6 +17,7 @@ mod outbox;
 mod plugins;
 mod runs;
 mod tenants;
+mod watch;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -31,6 +32,7 @@ pub use outbox::{EventRecord, NewEvent};
 pub use plugins::{DeploymentRecord, DeploymentStatus, NewDeployment, PluginRecord};
 pub use runs::{RunFilter, RunRecord};
 pub use tenants::{ApiKeyRecord, Tenant};
+pub use watch::{DeploymentChange, DeploymentWatch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,6 +64,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL only: where other nodes' deployment notifications are listened for.
+    listen_url: Option<std::sync::Arc<str>>,
 }
 
 /// A transaction on the store's pool.
@@ -107,6 +111,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
+            listen_url: None,
         })
     }
 
@@ -138,6 +143,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Postgres,
+            listen_url: Some(url.into()),
         })
     }
 

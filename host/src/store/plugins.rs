@@ -206,6 +206,7 @@ impl Store {
             payload: serde_json::to_value(&record).expect("plain data"),
         };
         insert_event(&mut tx, tenant, &event).await?;
+        self.notify_deployment(&mut tx, tenant).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -253,6 +254,7 @@ impl Store {
             payload: serde_json::json!({ "rolled_back": active_id, "deployment": record }),
         };
         insert_event(&mut tx, tenant, &event).await?;
+        self.notify_deployment(&mut tx, tenant).await?;
         tx.commit().await?;
         Ok(record)
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{ADMIN, LiveService, TestService, example_config};
 
-fn gold_rice() -> Value {
+pub fn gold_rice() -> Value {
     json!({
         "lines": [{ "sku": "RICE-BASMATI-5KG", "quantity": 2 }],
         "customer": { "segment": "gold" },
@@ -17,7 +17,7 @@ fn gold_rice() -> Value {
     })
 }
 
-fn tira_config(gold_bps: u32) -> Value {
+pub fn tira_config(gold_bps: u32) -> Value {
     let mut config = example_config("tira");
     config["loyalty_bps"]["gold"] = json!(gold_bps);
     config

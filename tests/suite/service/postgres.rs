@@ -131,3 +131,135 @@ async fn a_tenant_transaction_sees_and_writes_only_its_own_rows() {
         Some(64_900)
     );
 }
+
+/// A `mandi serve` process.
+struct Node {
+    child: std::process::Child,
+    api: mandi_tests::http::Api,
+}
+
+impl Node {
+    fn start(database: &mandi_tests::database::TestDatabase, cache: &std::path::Path) -> Self {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(mandi_tests::mandi_bin())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &database.url,
+            ])
+            .args([
+                "--migration-database-url",
+                database.migration_url.as_deref().expect("postgres"),
+            ])
+            .arg("--cache-dir")
+            .arg(cache)
+            .env("MANDI_ADMIN_TOKEN", super::ADMIN)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("mandi serve starts");
+        let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("mandi serve announces its address")
+                .expect("stderr");
+            if let Some((_, rest)) = line.split_once("serving on ") {
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+        };
+        // Keep draining the log so the process never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Self {
+            child,
+            api: mandi_tests::http::Api::new(base),
+        }
+    }
+
+    fn gold_rice_total(&self, key: &str) -> i64 {
+        let (status, quote) = self
+            .api
+            .post("/v1/quotes", key, &super::deployments::gold_rice(), &[])
+            .expect("quote");
+        assert_eq!(status, 200, "{quote}");
+        quote["totals"]["total"].as_i64().expect("total")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `node` until the quote's total is `want`; how long that took.
+fn until_total(node: &Node, key: &str, want: i64) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let total = node.gold_rice_total(key);
+        if total == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still {total}, not {want}, after 5 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: `cargo xtask test` runs it with MANDI_TEST_POSTGRES_URL"]
+async fn a_deployment_made_on_one_node_is_live_on_another_within_a_second() {
+    use serde_json::json;
+
+    let database = mandi_tests::database::TestDatabase::fresh().await;
+    assert!(database.is_postgres(), "set MANDI_TEST_POSTGRES_URL");
+    let cache = tempfile::tempdir().expect("cache");
+    let (cache_path, admin) = (cache.path().to_owned(), super::ADMIN);
+    tokio::task::spawn_blocking(move || {
+        let a = Node::start(&database, &cache_path);
+        let b = Node::start(&database, &cache_path);
+        let (status, created) = a
+            .api
+            .post("/admin/tenants", admin, &json!({ "id": "tira", "name": "Tira", "currency": "INR" }), &[])
+            .expect("create");
+        assert_eq!(status, 201, "{created}");
+        let key = created["api_key"].as_str().expect("key").to_owned();
+        let (products, nodes) = mandi_tests::samples::sample_catalog();
+        a.api.post("/v1/products", &key, &json!({ "products": products }), &[]).expect("products");
+        a.api.post("/v1/nodes", &key, &json!({ "nodes": nodes }), &[]).expect("nodes");
+        let (_, plugin) = a
+            .api
+            .upload("/admin/tenants/tira/plugins", admin, &mandi_tests::plugin_bytes("tira"))
+            .expect("upload");
+        let deploy = |gold_bps| {
+            let body = json!({ "hook": "pricing", "plugin": plugin["digest"], "config": super::deployments::tira_config(gold_bps) });
+            let (status, reply) = a
+                .api
+                .post("/admin/tenants/tira/deployments", admin, &body, &[])
+                .expect("deploy");
+            assert_eq!(status, 201, "{reply}");
+        };
+
+        // Node B serves the first version (and caches the tenant's hooks)...
+        deploy(1000);
+        assert_eq!(b.gold_rice_total(&key), 116_820);
+        // ... then a new version and a rollback, both made through node A.
+        deploy(500);
+        let deployed = until_total(&b, &key, 123_310);
+        let (status, reply) = a
+            .api
+            .post("/admin/tenants/tira/deployments/pricing/rollback", admin, &json!({}), &[])
+            .expect("rollback");
+        assert_eq!(status, 200, "{reply}");
+        let rolled_back = until_total(&b, &key, 116_820);
+        println!("node B served the new deployment after {deployed:?}, the rollback after {rolled_back:?}");
+        assert!(deployed < std::time::Duration::from_secs(1), "{deployed:?}");
+        assert!(rolled_back < std::time::Duration::from_secs(1), "{rolled_back:?}");
+    })
+    .await
+    .expect("the two-node check");
+}
