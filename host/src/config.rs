@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// Bearer token of the platform admin API (at least 16 characters). Required.
     #[arg(long, env = "MANDI_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// NATS server with JetStream (`nats://HOST:4222`): every event is also published there,
+    /// exactly once, on `mandi.events.<tenant>.<kind>` in stream MANDI_EVENTS [default: none].
+    #[arg(long, env = "MANDI_NATS_URL")]
+    pub nats_url: Option<String>,
     /// Where compiled components are cached [default: the user cache directory, `mandi/`].
     #[arg(long, env = "MANDI_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -52,6 +56,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
     migration_database_url: Option<String>,
+    nats_url: Option<String>,
     admin_token: Option<String>,
     cache_dir: Option<PathBuf>,
     run_retention_hours: Option<u64>,
@@ -66,6 +71,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub database_url: String,
     pub migration_database_url: Option<String>,
+    pub nats_url: Option<String>,
     pub admin_token: String,
     pub cache_dir: Option<PathBuf>,
     pub run_retention: Duration,
@@ -99,6 +105,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: database_url.into(),
             migration_database_url: None,
+            nats_url: None,
             admin_token: admin_token.into(),
             cache_dir: None,
             run_retention: Duration::from_secs(168 * 3600),
@@ -124,6 +131,7 @@ impl ServeConfig {
             admin_token,
         );
         config.migration_database_url = args.migration_database_url.or(file.migration_database_url);
+        config.nats_url = args.nats_url.or(file.nats_url);
         if let Some(listen) = args.listen.or(file.listen) {
             config.listen = listen;
         }
@@ -173,6 +181,11 @@ impl ServeConfig {
                 "migration_database_url",
                 "is for PostgreSQL only: a postgres:// URL beside a postgres:// database_url",
             );
+        }
+        if let Some(url) = &self.nats_url
+            && !(url.starts_with("nats://") || url.starts_with("tls://"))
+        {
+            return invalid("nats_url", "must be a nats:// (or tls://) URL");
         }
         if self.run_retention < Duration::from_secs(3600) {
             return invalid("run_retention_hours", "must be at least 1");

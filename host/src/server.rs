@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::config::ServeConfig;
-use crate::events::EventBus;
+use crate::events::{EventBus, JetStreamSink, NatsConfig};
 use crate::pipeline::{Checkout, Deployments, RecordRuns, RunWriter, TenantScheduler};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::Store;
@@ -67,7 +67,15 @@ impl Service {
             TenantScheduler::new(config.scheduler),
             runs,
         );
-        let events = EventBus::default();
+        let events = match &config.nats_url {
+            Some(url) => {
+                let sink = JetStreamSink::connect(NatsConfig::new(url.clone()))
+                    .await
+                    .with_context(|| format!("cannot publish events to NATS at {url}"))?;
+                EventBus::with_sink(sink)
+            }
+            None => EventBus::default(),
+        };
         let relay = events.start_relay(store.clone(), stopped(&stop));
         let retention = config.run_retention;
         let pruner = {

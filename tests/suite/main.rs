@@ -5,6 +5,7 @@ mod examples;
 mod hostile;
 mod isolation;
 mod loading;
+mod nats;
 mod pipeline;
 mod service;
 

@@ -86,6 +86,20 @@ fn test() -> anyhow::Result<()> {
             database::POSTGRES_ENV
         )),
     }
+    match nats_for_tests() {
+        Some(url) => {
+            step("events to NATS JetStream (a relay that dies mid-batch resumes exactly once)");
+            run(Command::new(cargo())
+                .args(["test", "--workspace", "--test", "e2e", "--"])
+                .args(["--include-ignored", NATS_TESTS])
+                .env(NATS_ENV, &url)
+                .current_dir(root()))?;
+        }
+        None => skipped.push(format!(
+            "the NATS JetStream relay test (no server at {DEFAULT_NATS}; start `nats-server -js`, \
+             or set {NATS_ENV}=nats://HOST:PORT, and rerun `cargo xtask test`)"
+        )),
+    }
     step("plugins workspace: the example plugins' native tests");
     run(Command::new(cargo())
         .arg("test")
@@ -99,6 +113,25 @@ fn test() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+const NATS_ENV: &str = "MANDI_TEST_NATS_URL";
+const NATS_TESTS: &str = "nats::";
+const DEFAULT_NATS: &str = "nats://127.0.0.1:4222";
+
+/// The NATS server for the relay test: the one in the environment, else the local one if it
+/// accepts connections.
+fn nats_for_tests() -> Option<String> {
+    if let Ok(url) = std::env::var(NATS_ENV)
+        && !url.is_empty()
+    {
+        return Some(url);
+    }
+    let address = DEFAULT_NATS.trim_start_matches("nats://");
+    let reachable = address.parse().is_ok_and(|a| {
+        std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+    });
+    reachable.then(|| DEFAULT_NATS.to_owned())
 }
 
 /// Where the PostgreSQL suite may run when no URL is given: the local server, as its

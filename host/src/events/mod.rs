@@ -1,6 +1,11 @@
-//! Event delivery: the relay moves outbox rows, in order, to the in-process bus that the
-//! tenant-scoped event streams subscribe to. A write that adds an event wakes the relay; a
-//! short poll covers anything a wake-up missed (or written by another process).
+//! Event delivery: the relay moves outbox rows, in order, to NATS JetStream when one is
+//! configured and to the in-process bus that the tenant-scoped event streams subscribe to. A
+//! write that adds an event wakes the relay; a short poll covers anything a wake-up missed (or
+//! written by another process).
+
+mod nats;
+
+pub use nats::{JetStreamSink, NatsConfig, NatsError};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +24,8 @@ const RELAY_POLL: Duration = Duration::from_millis(500);
 pub struct EventBus {
     sender: broadcast::Sender<Arc<EventRecord>>,
     wake: Arc<Notify>,
+    /// The external broker, when configured.
+    sink: Option<JetStreamSink>,
 }
 
 impl Default for EventBus {
@@ -26,11 +33,30 @@ impl Default for EventBus {
         Self {
             sender: broadcast::channel(BUS_CAPACITY).0,
             wake: Arc::new(Notify::new()),
+            sink: None,
         }
     }
 }
 
+/// Why a relay round stopped early; the next round starts again from the first event not
+/// marked relayed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Nats(#[from] NatsError),
+}
+
 impl EventBus {
+    /// A bus whose relay also publishes every event to JetStream.
+    pub fn with_sink(sink: JetStreamSink) -> Self {
+        Self {
+            sink: Some(sink),
+            ..Self::default()
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRecord>> {
         self.sender.subscribe()
     }
@@ -65,21 +91,31 @@ impl EventBus {
         })
     }
 
-    /// Publishes every pending event in outbox order, marking each batch relayed after it is
-    /// published (a crash in between re-publishes it: delivery is at least once, ids dedupe).
-    pub async fn relay_pending(&self, store: &Store) -> crate::store::Result<usize> {
+    /// Publishes every pending event in outbox order. With JetStream configured, each event is
+    /// published and acknowledged, one after another so a tenant's events keep their order,
+    /// before its batch is marked relayed: dying in between republishes them, and the stream
+    /// drops the repeats by event id. The in-process bus gets a batch *after* it is marked: a
+    /// stream replays relayed events from the outbox and subscribes to the bus first, so
+    /// whenever it connects it gets an event from one or the other (both: it drops the repeat
+    /// by sequence number), and a reconnecting stream replays what a dead process never sent.
+    pub async fn relay_pending(&self, store: &Store) -> Result<usize, RelayError> {
         let mut relayed = 0;
         loop {
             let batch = store.pending_events(RELAY_BATCH).await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
                 return Ok(relayed);
             };
+            if let Some(sink) = &self.sink {
+                for event in &batch {
+                    sink.publish(event).await?;
+                }
+            }
+            store.mark_relayed(last).await?;
             relayed += batch.len();
             for event in batch {
                 // No subscribers is fine: the stream replays from the outbox on connect.
                 let _ = self.sender.send(Arc::new(event));
             }
-            store.mark_relayed(last).await?;
         }
     }
 }
