@@ -27,6 +27,7 @@ pub struct Service {
     state: AppState,
     stop: watch::Sender<bool>,
     relay: JoinHandle<()>,
+    tail: JoinHandle<()>,
     pruner: JoinHandle<()>,
     upkeep: JoinHandle<()>,
     follower: Option<JoinHandle<()>>,
@@ -77,6 +78,10 @@ impl Service {
             None => EventBus::default(),
         };
         let relay = events.start_relay(store.clone(), stopped(&stop));
+        let tail = events
+            .start_tail(store.clone(), stopped(&stop))
+            .await
+            .context("reading the outbox")?;
         let retention = config.run_retention;
         let pruner = {
             let (store, stop) = (store.clone(), stopped(&stop));
@@ -120,6 +125,7 @@ impl Service {
             state,
             stop,
             relay,
+            tail,
             pruner,
             upkeep,
             follower,
@@ -161,6 +167,7 @@ impl Service {
         self.state.set_draining();
         self.stop.send_replace(true);
         let _ = self.relay.await;
+        let _ = self.tail.await;
         let _ = self.pruner.await;
         let _ = self.upkeep.await;
         if let Some(follower) = self.follower {

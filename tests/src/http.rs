@@ -67,6 +67,42 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Reads `path`'s server-sent events until one of `kind` arrives (its data, parsed) or
+    /// `within` passes (`None`).
+    pub fn wait_for_event(
+        &self,
+        path: &str,
+        key: &str,
+        kind: &str,
+        within: std::time::Duration,
+    ) -> anyhow::Result<Option<Value>> {
+        use std::io::BufRead as _;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(within))
+            .build()
+            .into();
+        let response = agent
+            .get(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {key}"))
+            .call()?;
+        let mut current = String::new();
+        for line in std::io::BufReader::new(response.into_body().into_reader()).lines() {
+            // The deadline ends the read with an error: nothing of that kind came in time.
+            let Ok(line) = line else { return Ok(None) };
+            if let Some(event) = line.strip_prefix("event: ") {
+                current = event.to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && current == kind
+            {
+                return Ok(Some(serde_json::from_str(data)?));
+            }
+        }
+        Ok(None)
+    }
+}
+
 fn read(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Result<Reply> {
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string()?;

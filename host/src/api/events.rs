@@ -39,19 +39,27 @@ pub async fn stream(
                 })?,
         ),
     };
-    // Subscribe before reading the replay, so nothing relayed in between is missed; the
-    // sequence filter below drops what both deliver.
+    // Subscribe first, then read how far the bus has got: events up to there are replayed
+    // from the outbox, later ones arrive live, and the sequence filter drops what both deliver.
     let live = BroadcastStream::new(state.events().subscribe());
+    let tailed = state.events().tailed();
     let replay = match after {
         Some(seq) => {
             state
                 .store()
-                .events_after(&tenant.id, seq, REPLAY_LIMIT)
+                .events_after(&tenant.id, seq, tailed, REPLAY_LIMIT)
                 .await?
         }
         None => Vec::new(),
     };
-    let mut last_seq = replay.last().map(|e| e.seq).or(after).unwrap_or(i64::MIN);
+    // A full page may not reach `tailed`: end after it, and the client's reconnect (with the
+    // last id it got) continues the replay, instead of skipping to live events.
+    let full_page = replay.len() == REPLAY_LIMIT as usize;
+    let mut last_seq = match replay.last() {
+        Some(event) if full_page => event.seq,
+        _ => tailed.max(after.unwrap_or(i64::MIN)),
+    };
+    let live = live.take(if full_page { 0 } else { usize::MAX });
     let tenant_id = tenant.id;
     let live = live.filter_map(move |received| {
         let item = match received {

@@ -1,13 +1,19 @@
-//! Event delivery: the relay moves outbox rows, in order, to NATS JetStream when one is
-//! configured and to the in-process bus that the tenant-scoped event streams subscribe to. A
-//! write that adds an event wakes the relay; a short poll covers anything a wake-up missed (or
-//! written by another process).
+//! Event delivery. Two loops run on every node:
+//!
+//! - the **tail** follows the outbox by sequence number, whichever node wrote the events, and
+//!   feeds the in-process bus that this node's tenant event streams subscribe to;
+//! - the **relay** marks events relayed, first publishing them to NATS JetStream when one is
+//!   configured (any node's relay may do it: the stream deduplicates by event id).
+//!
+//! A write that adds an event wakes both; a short poll covers the rest (events another node
+//! wrote, a missed wake-up).
 
 mod nats;
 
 pub use nats::{JetStreamSink, NatsConfig, NatsError};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
@@ -19,11 +25,17 @@ use crate::store::{EventRecord, Store};
 const BUS_CAPACITY: usize = 4_096;
 const RELAY_BATCH: u32 = 500;
 const RELAY_POLL: Duration = Duration::from_millis(500);
+/// How soon an event written on another node reaches this node's streams, at most.
+const TAIL_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<EventRecord>>,
-    wake: Arc<Notify>,
+    wake_relay: Arc<Notify>,
+    wake_tail: Arc<Notify>,
+    /// The highest seq the tail has put on the bus: streams replay up to it from the outbox
+    /// and take what is above it live.
+    tailed: Arc<AtomicI64>,
     /// The external broker, when configured.
     sink: Option<JetStreamSink>,
 }
@@ -32,7 +44,9 @@ impl Default for EventBus {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BUS_CAPACITY).0,
-            wake: Arc::new(Notify::new()),
+            wake_relay: Arc::new(Notify::new()),
+            wake_tail: Arc::new(Notify::new()),
+            tailed: Arc::new(AtomicI64::new(0)),
             sink: None,
         }
     }
@@ -61,9 +75,57 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Tells the relay that the outbox has new events.
+    /// Tells the tail and the relay that the outbox has new events.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.wake_tail.notify_one();
+        self.wake_relay.notify_one();
+    }
+
+    /// The highest seq on the bus so far.
+    pub fn tailed(&self) -> i64 {
+        self.tailed.load(Ordering::SeqCst)
+    }
+
+    /// Starts the tail from the outbox's current end (streams replay older events from the
+    /// outbox itself); it stops when `stop` resolves.
+    pub async fn start_tail(
+        &self,
+        store: Store,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> crate::store::Result<JoinHandle<()>> {
+        self.tailed
+            .store(store.last_event_seq().await?, Ordering::SeqCst);
+        let bus = self.clone();
+        Ok(tokio::spawn(async move {
+            tokio::pin!(stop);
+            loop {
+                if let Err(err) = bus.tail_once(&store).await {
+                    tracing::error!(error = %err, "reading the outbox failed; retrying");
+                }
+                tokio::select! {
+                    () = &mut stop => break,
+                    () = bus.wake_tail.notified() => {}
+                    () = tokio::time::sleep(TAIL_POLL) => {}
+                }
+            }
+        }))
+    }
+
+    /// Puts every event above the cursor on the bus. The cursor moves *before* the events are
+    /// sent: a stream subscribes to the bus first and then replays up to the cursor from the
+    /// outbox, so it gets each event from one or the other (both: it drops the repeat by seq).
+    async fn tail_once(&self, store: &Store) -> crate::store::Result<()> {
+        loop {
+            let batch = store.events_since(self.tailed(), RELAY_BATCH).await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return Ok(());
+            };
+            self.tailed.store(last, Ordering::SeqCst);
+            for event in batch {
+                // No subscribers is fine: streams replay from the outbox on connect.
+                let _ = self.sender.send(Arc::new(event));
+            }
+        }
     }
 
     /// Starts the relay; it stops when `stop` resolves, after relaying what is pending.
@@ -81,7 +143,7 @@ impl EventBus {
                 }
                 tokio::select! {
                     () = &mut stop => break,
-                    () = bus.wake.notified() => {}
+                    () = bus.wake_relay.notified() => {}
                     () = tokio::time::sleep(RELAY_POLL) => {}
                 }
             }
@@ -91,13 +153,10 @@ impl EventBus {
         })
     }
 
-    /// Publishes every pending event in outbox order. With JetStream configured, each event is
-    /// published and acknowledged, one after another so a tenant's events keep their order,
-    /// before its batch is marked relayed: dying in between republishes them, and the stream
-    /// drops the repeats by event id. The in-process bus gets a batch *after* it is marked: a
-    /// stream replays relayed events from the outbox and subscribes to the bus first, so
-    /// whenever it connects it gets an event from one or the other (both: it drops the repeat
-    /// by sequence number), and a reconnecting stream replays what a dead process never sent.
+    /// Marks every pending event relayed, in outbox order. With JetStream configured, each
+    /// event is published and acknowledged first, one after another so a tenant's events keep
+    /// their order: dying before the mark republishes them, and the stream drops the repeats
+    /// by event id.
     pub async fn relay_pending(&self, store: &Store) -> Result<usize, RelayError> {
         let mut relayed = 0;
         loop {
@@ -112,10 +171,6 @@ impl EventBus {
             }
             store.mark_relayed(last).await?;
             relayed += batch.len();
-            for event in batch {
-                // No subscribers is fine: the stream replays from the outbox on connect.
-                let _ = self.sender.send(Arc::new(event));
-            }
         }
     }
 }

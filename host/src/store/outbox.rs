@@ -78,25 +78,57 @@ impl Store {
         Ok(())
     }
 
-    /// A tenant's relayed events after `seq`, oldest first: what a reconnecting stream replays.
+    /// A tenant's events after `seq` up to and including `up_to`, oldest first: what a
+    /// reconnecting stream replays.
     pub async fn events_after(
         &self,
         tenant: &str,
         seq: i64,
+        up_to: i64,
         limit: u32,
     ) -> Result<Vec<EventRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM outbox WHERE tenant_id = $1 AND seq > $2 AND relayed_at IS NOT NULL
-             ORDER BY seq LIMIT $3",
+            "SELECT * FROM outbox WHERE tenant_id = $1 AND seq > $2 AND seq <= $3
+             ORDER BY seq LIMIT $4",
         )
         .bind(tenant)
         .bind(seq)
+        .bind(up_to)
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
         rows.iter().map(event_from).collect()
+    }
+
+    /// Every tenant's events after `seq`, oldest first, with no gap: what a node's event
+    /// streams are fed from, whichever node wrote them.
+    pub async fn events_since(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        let mut tx = self.system_tx(false).await?;
+        if self.backend == Backend::Postgres {
+            // As in `pending_events`: wait for outbox writers, so no lower seq commits later.
+            sqlx::query("LOCK TABLE outbox IN SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    /// The highest event seq written so far (0 for none).
+    pub async fn last_event_seq(&self) -> Result<i64> {
+        let mut tx = self.system_tx(false).await?;
+        let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seq.unwrap_or(0))
     }
 }
 

@@ -322,7 +322,10 @@ async fn shutdown_finishes_in_flight_work_and_keeps_runs_and_events() {
     let runs = store.runs("tira", &Default::default()).await.expect("runs");
     assert_eq!(runs.len(), 20, "one pricing run per order");
     assert_eq!(store.pending_events(100).await.expect("events"), []);
-    let placed = store.events_after("tira", 0, 100).await.expect("events");
+    let placed = store
+        .events_after("tira", 0, i64::MAX, 100)
+        .await
+        .expect("events");
     assert_eq!(
         placed.iter().filter(|e| e.kind == "order.placed").count(),
         20

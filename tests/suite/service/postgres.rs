@@ -257,6 +257,23 @@ async fn a_deployment_made_on_one_node_is_live_on_another_within_a_second() {
         assert_eq!(status, 200, "{reply}");
         let rolled_back = until_total(&b, &key, 116_820);
         println!("node B served the new deployment after {deployed:?}, the rollback after {rolled_back:?}");
+
+        // An order placed through node A reaches an event stream connected to node B.
+        let listener = {
+            let (api, key) = (b.api.clone(), key.clone());
+            std::thread::spawn(move || {
+                api.wait_for_event("/v1/events", &key, "order.placed", std::time::Duration::from_secs(5))
+                    .expect("stream")
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let (status, placed) = a
+            .api
+            .post("/v1/orders", &key, &super::deployments::gold_rice(), &[("idempotency-key", "two-nodes")])
+            .expect("order");
+        assert_eq!(status, 201, "{placed}");
+        let event = listener.join().expect("listener").expect("node B streamed the order");
+        assert_eq!(event["payload"]["id"], placed["id"], "{event}");
         assert!(deployed < std::time::Duration::from_secs(1), "{deployed:?}");
         assert!(rolled_back < std::time::Duration::from_secs(1), "{rolled_back:?}");
     })
