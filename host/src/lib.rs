@@ -8,7 +8,8 @@
 //! - [`runtime`]: loads components and runs one hook call in a fresh, limited sandbox.
 //! - [`pipeline`]: one checkout: catalog prices, price, apply adjustments with guardrails,
 //!   validate, fulfill, with each deployment's failure policy, circuit breaker and run history.
-//! - [`store`]: tenants, catalog, plugins and deployments, orders, outbox, run history (SQLite).
+//! - [`store`]: tenants, catalog, plugins and deployments, orders, outbox, run history, compiled
+//!   artifacts shared by the nodes (SQLite or PostgreSQL).
 //! - [`api`]: the HTTP API (axum); [`server`] assembles and runs it (`mandi serve`).
 //! - [`events`]: relays the outbox to event streams; [`telemetry`]: metrics.
 //! - [`tenants`]: API keys; [`config`]: `mandi serve` settings; [`cli`]: the `mandi` command.

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState};
 use crate::config::ServeConfig;
 use crate::events::{EventBus, JetStreamSink, NatsConfig};
-use crate::pipeline::{Checkout, Deployments, RecordRuns, RunWriter, TenantScheduler};
+use crate::pipeline::{ArtifactKey, Checkout, Deployments, RecordRuns, RunWriter, TenantScheduler};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::Store;
 
@@ -49,7 +49,11 @@ impl Service {
             cache_dir: config.cache_dir.clone(),
             ..RuntimeConfig::default()
         })?;
-        let deployments = Arc::new(Deployments::new(store.clone(), runtime, config.breaker));
+        // Nodes of one deployment share the admin token, so they share the signing key too.
+        let deployments = Arc::new(
+            Deployments::new(store.clone(), runtime, config.breaker)
+                .share_artifacts(ArtifactKey::derive(&config.admin_token)),
+        );
         let (stop, _) = watch::channel(false);
         // Several nodes over one PostgreSQL: follow the deployments the others make.
         let follower = match store.watch_deployments().await? {

@@ -188,12 +188,13 @@ pub async fn upload_plugin(
     if wasm.is_empty() {
         return Err(ApiError::bad_request("empty-body", "the upload is empty"));
     }
-    let runtime = state.checkout().deployments().runtime().clone();
-    let bytes = wasm.clone();
-    // Compiling takes tens of milliseconds (more for large components): off the executor.
-    let plugin = tokio::task::spawn_blocking(move || runtime.load(&bytes))
-        .await
-        .map_err(ApiError::internal)??;
+    // Compiles (off the executor) unless a node sharing the database already did; then the
+    // other nodes load what this one compiled.
+    let plugin = state
+        .checkout()
+        .deployments()
+        .load_component(wasm.clone())
+        .await?;
     let record = PluginRecord {
         digest: plugin.digest().to_string(),
         contract: plugin.inspection().contract.clone(),

@@ -5,6 +5,12 @@
 //! next request builds the new set while requests in flight finish on the old one, so a
 //! deployment takes effect with no restart and no dropped request. Circuit breakers are kept per
 //! deployment id, so rebuilding the set does not forget a failing deployment's record.
+//!
+//! Compiled code is shared between nodes too: the artifact of a component one node compiled is
+//! stored in the database under the component's digest and the engine's fingerprint, and every
+//! other node with that engine loads it instead of compiling the component again. An artifact is
+//! native code, so it is signed (HMAC-SHA256) with a key the nodes share and checked before it
+//! is loaded: write access to the database alone cannot make a node run forged code.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,8 +18,10 @@ use std::sync::{Arc, Mutex};
 use super::{
     BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, Source, TenantHooks,
 };
-use crate::runtime::{Hook, Limits, LoadError, PluginConfig, Runtime};
-use crate::store::{DeploymentChange, DeploymentRecord, DeploymentWatch, Store, StoreError};
+use crate::runtime::{Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime};
+use crate::store::{
+    DeploymentChange, DeploymentRecord, DeploymentWatch, SignedArtifact, Store, StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
@@ -37,6 +45,8 @@ pub struct Deployments {
     runtime: Runtime,
     breaker_config: BreakerConfig,
     tenants: Mutex<HashMap<String, Entry>>,
+    /// Signs and checks shared artifacts; without one, nothing is shared.
+    artifact_key: Option<ArtifactKey>,
     breakers: moka::sync::Cache<String, Arc<CircuitBreaker>>,
 }
 
@@ -57,8 +67,16 @@ impl Deployments {
             runtime,
             breaker_config,
             tenants: Mutex::default(),
+            artifact_key: None,
             breakers: moka::sync::Cache::new(BREAKER_CAPACITY),
         }
+    }
+
+    /// Shares compiled artifacts with the other nodes on the database, signed with `key`
+    /// (every node must have the same).
+    pub fn share_artifacts(mut self, key: ArtifactKey) -> Self {
+        self.artifact_key = Some(key);
+        self
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -160,23 +178,29 @@ impl Deployments {
             serde_json::from_value(record.limits.clone()).map_err(|e| corrupt(e.to_string()))?;
         let config = PluginConfig::from_json(&record.config.to_string())
             .map_err(|e| corrupt(e.to_string()))?;
-        let wasm = self
-            .store
-            .plugin_wasm(tenant, &record.plugin_digest)
-            .await?
-            .ok_or_else(|| DeploymentError::MissingComponent {
-                deployment: record.id.clone(),
-                digest: record.plugin_digest.clone(),
-            })?;
-        let runtime = self.runtime.clone();
-        // Usually a cache hit; a cold start compiles (tens of ms), off the async executor.
-        let plugin = tokio::task::spawn_blocking(move || runtime.load(&wasm))
-            .await
-            .expect("loading a component does not panic")
-            .map_err(|source| DeploymentError::Load {
-                deployment: record.id.clone(),
-                source,
-            })?;
+        // Usually loaded already, and then neither the bytes nor an artifact are read. (The
+        // record's digest is its upload's content address; a malformed one takes the long way.)
+        let digest = record.plugin_digest.parse::<PluginDigest>().ok();
+        let loaded = digest.and_then(|digest| self.runtime.loaded(&digest));
+        let plugin = match loaded {
+            Some(plugin) => plugin,
+            None => {
+                let wasm = self
+                    .store
+                    .plugin_wasm(tenant, &record.plugin_digest)
+                    .await?
+                    .ok_or_else(|| DeploymentError::MissingComponent {
+                        deployment: record.id.clone(),
+                        digest: record.plugin_digest.clone(),
+                    })?;
+                self.load_component(wasm)
+                    .await
+                    .map_err(|source| DeploymentError::Load {
+                        deployment: record.id.clone(),
+                        source,
+                    })?
+            }
+        };
         Ok(HookDeployment {
             source: Source {
                 deployment_id: record.id.clone(),
@@ -192,6 +216,57 @@ impl Deployments {
         })
     }
 
+    /// Loads a component, sharing compiled code with the other nodes on the database: an
+    /// artifact another node compiled for this engine is loaded instead of compiling, and one
+    /// compiled here is stored for the others. Sharing is best-effort: when the database cannot
+    /// give or take an artifact, the component still loads, compiled here.
+    pub async fn load_component<B>(&self, wasm: B) -> Result<Plugin, LoadError>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        // Hashed off the async executor like the load itself: a component may be megabytes.
+        let (wasm, digest) = tokio::task::spawn_blocking(move || {
+            let digest = PluginDigest::of(wasm.as_ref());
+            (wasm, digest)
+        })
+        .await
+        .expect("hashing does not panic");
+        if let Some(plugin) = self.runtime.loaded(&digest) {
+            return Ok(plugin);
+        }
+        let digest = digest.to_string();
+        let engine = self.runtime.engine_fingerprint().to_owned();
+        let artifact = match &self.artifact_key {
+            Some(key) => match self.store.artifact(&digest, &engine).await {
+                Ok(Some(stored)) if key.verifies(&digest, &engine, &stored) => Some(stored.bytes),
+                Ok(Some(_)) => {
+                    tracing::warn!(%digest, "shared artifact has a bad signature; compiling");
+                    None
+                }
+                Ok(None) => None,
+                Err(err) => {
+                    tracing::warn!(%digest, error = %err, "could not read the shared artifact");
+                    None
+                }
+            },
+            None => None,
+        };
+        let runtime = self.runtime.clone();
+        // A cold start without a shared artifact compiles (tens of ms): off the async executor.
+        let (plugin, fresh_artifact) = tokio::task::spawn_blocking(move || {
+            runtime.load_with_artifact(wasm.as_ref(), artifact.as_deref())
+        })
+        .await
+        .expect("loading a component does not panic")?;
+        if let (Some(key), Some(bytes)) = (&self.artifact_key, fresh_artifact) {
+            let signed = key.sign(&digest, &engine, bytes);
+            if let Err(err) = self.store.put_artifact(&digest, &engine, &signed).await {
+                tracing::warn!(%digest, error = %err, "could not share the compiled artifact");
+            }
+        }
+        Ok(plugin)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // The map is only ever left consistent (single inserts and assignments).
         self.tenants.lock().unwrap_or_else(|p| p.into_inner())
@@ -202,4 +277,62 @@ impl Deployments {
 pub fn parse_policy(text: &str) -> Result<FailurePolicy, String> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| format!("unknown failure policy `{text}`: expected fail-closed or fail-open"))
+}
+
+/// The key nodes sign shared artifacts with.
+#[derive(Clone)]
+pub struct ArtifactKey([u8; 32]);
+
+impl std::fmt::Debug for ArtifactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArtifactKey(..)")
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+impl ArtifactKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(key)
+    }
+
+    /// A key derived from a secret every node of a deployment already shares.
+    pub fn derive(secret: &str) -> Self {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"mandi artifact signing v1\0");
+        hasher.update(secret.as_bytes());
+        Self(hasher.finalize().into())
+    }
+
+    fn mac(&self, digest: &str, engine: &str, bytes: &[u8]) -> HmacSha256 {
+        use hmac::Mac as _;
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
+        // Length-prefixed, so no two (digest, engine) pairs sign the same message.
+        for part in [digest.as_bytes(), engine.as_bytes()] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        mac.update(bytes);
+        mac
+    }
+
+    pub fn sign(&self, digest: &str, engine: &str, bytes: Vec<u8>) -> SignedArtifact {
+        use hmac::Mac as _;
+        let signature = self
+            .mac(digest, engine, &bytes)
+            .finalize()
+            .into_bytes()
+            .to_vec();
+        SignedArtifact { bytes, signature }
+    }
+
+    /// Checks in constant time that `artifact` was signed with this key for this component
+    /// and engine.
+    pub fn verifies(&self, digest: &str, engine: &str, artifact: &SignedArtifact) -> bool {
+        use hmac::Mac as _;
+        self.mac(digest, engine, &artifact.bytes)
+            .verify_slice(&artifact.signature)
+            .is_ok()
+    }
 }

@@ -31,7 +31,7 @@ pub use checkout::{
     RequestAddress, RequestCustomer, RequestLine, Totals,
 };
 pub use defaults::default_delivery_options;
-pub use deployments::{DeploymentError, Deployments, parse_policy};
+pub use deployments::{ArtifactKey, DeploymentError, Deployments, parse_policy};
 pub use history::{RecordRuns, RunWriter};
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
 

@@ -1,6 +1,8 @@
 //! Compiled-component artifacts on disk, keyed by the component's content hash and the engine's
 //! compatibility fingerprint, so a component is compiled once per engine configuration — also
-//! across restarts and across nodes that share the directory.
+//! across restarts and across nodes that share the directory. A caller may also supply an
+//! artifact it kept elsewhere (the service keeps them in the database its nodes share); it is
+//! tried first.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -10,7 +12,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::PluginDigest;
+use super::{ArtifactSource, PluginDigest};
 
 #[derive(Debug, Clone)]
 pub(crate) struct ArtifactCache {
@@ -26,25 +28,40 @@ impl ArtifactCache {
         }
     }
 
+    /// The engine's compatibility fingerprint: artifacts are only valid for an engine with it.
+    pub(crate) fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     fn path_for(&self, digest: &PluginDigest) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!("{}-{}.cwasm", digest.hex(), self.fingerprint)))
     }
 
-    /// Loads the precompiled artifact when present and valid; otherwise compiles and stores it.
-    /// Returns the component and whether it came from the cache.
+    /// Loads the supplied artifact, else the one on disk, when present and valid; otherwise
+    /// compiles (and stores the artifact on disk). Returns the component and where it came from.
     pub(crate) fn compile(
         &self,
         engine: &Engine,
         digest: &PluginDigest,
         wasm: &[u8],
-    ) -> wasmtime::Result<(Component, bool)> {
+        supplied: Option<&[u8]>,
+    ) -> wasmtime::Result<(Component, ArtifactSource)> {
+        if let Some(bytes) = supplied {
+            match deserialize(engine, bytes) {
+                Ok(component) => return Ok((component, ArtifactSource::Supplied)),
+                // Damaged, or from an incompatible engine: not fatal, the component compiles.
+                Err(err) => {
+                    tracing::warn!(%digest, error = %err, "discarding supplied artifact");
+                }
+            }
+        }
         let path = self.path_for(digest);
         if let Some(path) = &path
             && path.exists()
         {
             match load_artifact(engine, path) {
-                Ok(component) => return Ok((component, true)),
+                Ok(component) => return Ok((component, ArtifactSource::CacheDir)),
                 Err(err) => {
                     // A stale or damaged artifact is not fatal: recompile and replace it.
                     tracing::warn!(path = %path.display(), error = %err, "discarding cached artifact");
@@ -58,7 +75,7 @@ impl ArtifactCache {
         {
             tracing::warn!(path = %path.display(), error = %err, "could not cache compiled artifact");
         }
-        Ok((component, false))
+        Ok((component, ArtifactSource::Compiled))
     }
 }
 
@@ -69,6 +86,17 @@ fn load_artifact(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // them atomically (temp file + rename); wasmtime still checks its version and configuration
     // header and refuses an incompatible artifact.
     unsafe { Component::deserialize_file(engine, path) }
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: wasmtime requires the bytes to be an artifact it produced itself. Callers supply
+    // only what `Runtime::load_with_artifact` returned in some node, kept in the service's
+    // shared database under its content hash and engine fingerprint and signed with an HMAC key
+    // only the nodes hold; the pipeline checks that signature before handing the bytes here, so
+    // write access to the database alone cannot make a node run forged code. wasmtime still
+    // checks its version and configuration header and refuses an incompatible artifact.
+    unsafe { Component::deserialize(engine, bytes) }
 }
 
 fn store_artifact(component: &Component, path: &Path) -> anyhow::Result<()> {

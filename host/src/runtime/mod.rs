@@ -1,6 +1,10 @@
 //! The plugin runtime: loads components (compiled once, cached), and runs one hook call in a
 //! fresh, capability-less instance under per-call limits, returning a classified outcome.
 //!
+//! Compiled code is cached in memory, optionally in a directory, and can be handed in and out as
+//! bytes ([`Runtime::load_with_artifact`]) for a cache the runtime knows nothing about: the
+//! pipeline keeps those in the database, so the nodes sharing it compile each component once.
+//!
 //! A call's life: [`Plugin::price`] (or `validate`, `fulfill`) checks the input size, builds a
 //! new store with the deployment's config and limits, instantiates from the component's
 //! pre-linked `InstancePre` (pooling allocator), calls the export, classifies any trap, checks the
@@ -16,6 +20,7 @@ mod outcome;
 mod state;
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +58,24 @@ impl PluginDigest {
 impl fmt::Display for PluginDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.hex())
+    }
+}
+
+/// A string that is not `sha256:` followed by 64 hex digits.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{0}` is not a component digest (sha256:<64 hex digits>)")]
+pub struct InvalidDigest(String);
+
+impl FromStr for PluginDigest {
+    type Err = InvalidDigest;
+
+    /// Parses the [`Display`](fmt::Display) form, `sha256:<hex>`.
+    fn from_str(s: &str) -> Result<Self, InvalidDigest> {
+        let mut bytes = [0; 32];
+        s.strip_prefix("sha256:")
+            .and_then(|hex| hex::decode_to_slice(hex, &mut bytes).ok())
+            .ok_or_else(|| InvalidDigest(s.to_owned()))?;
+        Ok(Self(bytes))
     }
 }
 
@@ -105,9 +128,57 @@ impl Runtime {
         &self.config
     }
 
+    /// The engine's compatibility fingerprint: an artifact from
+    /// [`load_with_artifact`](Self::load_with_artifact) is only usable by a runtime with the same
+    /// one (same wasmtime version, configuration and CPU features), so it is part of its key.
+    pub fn engine_fingerprint(&self) -> &str {
+        self.artifacts.fingerprint()
+    }
+
     /// Compiles (or fetches from cache), inspects and links a component. Everything a plugin
     /// could get wrong about its shape is reported here, not at its first call.
     pub fn load(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
+        self.load_cached(wasm, None).map(|(plugin, _)| plugin)
+    }
+
+    /// Like [`load`](Self::load), but tries `artifact` (a compiled artifact this method returned
+    /// earlier, in any process with the same [`engine_fingerprint`](Self::engine_fingerprint))
+    /// before the cache directory and the compiler. An unusable artifact is discarded with a
+    /// warning and the component compiled, never an error. Alongside the plugin, returns the
+    /// serialized artifact when this call produced the component some other way (compiled it, or
+    /// found it in the cache directory), for the caller to keep; `None` when `artifact` was used
+    /// or the component was already loaded in memory.
+    pub fn load_with_artifact(
+        &self,
+        wasm: &[u8],
+        artifact: Option<&[u8]>,
+    ) -> Result<(Plugin, Option<Vec<u8>>), LoadError> {
+        let (plugin, fresh) = self.load_cached(wasm, artifact)?;
+        if !fresh || plugin.artifact_source() == ArtifactSource::Supplied {
+            return Ok((plugin, None));
+        }
+        // Exporting is only an optimisation for the caller: failing it must not fail the load.
+        match plugin.inner.pre.component().serialize() {
+            Ok(bytes) => Ok((plugin, Some(bytes))),
+            Err(err) => {
+                tracing::warn!(digest = %plugin.digest(), error = %err, "could not serialize artifact");
+                Ok((plugin, None))
+            }
+        }
+    }
+
+    /// The component with this digest, if it is loaded in memory: no bytes needed.
+    pub fn loaded(&self, digest: &PluginDigest) -> Option<Plugin> {
+        self.loaded.get(digest)
+    }
+
+    /// Loads through the in-memory cache; true alongside the plugin when this call loaded it
+    /// (rather than finding it loaded, or waiting for a concurrent load of it).
+    fn load_cached(
+        &self,
+        wasm: &[u8],
+        artifact: Option<&[u8]>,
+    ) -> Result<(Plugin, bool), LoadError> {
         let limit = self.config.max_component_bytes;
         if wasm.len() > limit {
             return Err(LoadError::TooLarge {
@@ -116,18 +187,29 @@ impl Runtime {
             });
         }
         let digest = PluginDigest::of(wasm);
+        let mut fresh = false;
         // Concurrent loads of one component compile it once; the others wait for that result.
-        self.loaded
-            .try_get_with(digest.clone(), || self.compile_and_link(digest, wasm))
-            .map_err(|err| (*err).clone())
+        let plugin = self
+            .loaded
+            .try_get_with(digest.clone(), || {
+                fresh = true;
+                self.compile_and_link(digest, wasm, artifact)
+            })
+            .map_err(|err| (*err).clone())?;
+        Ok((plugin, fresh))
     }
 
-    fn compile_and_link(&self, digest: PluginDigest, wasm: &[u8]) -> Result<Plugin, LoadError> {
+    fn compile_and_link(
+        &self,
+        digest: PluginDigest,
+        wasm: &[u8],
+        artifact: Option<&[u8]>,
+    ) -> Result<Plugin, LoadError> {
         inspect::check_header(wasm)?;
         let started = Instant::now();
-        let (component, from_cache) = self
+        let (component, source) = self
             .artifacts
-            .compile(&self.engine, &digest, wasm)
+            .compile(&self.engine, &digest, wasm, artifact)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let inspection = inspect::inspect(&self.engine, &component)?;
         let pre = self
@@ -140,12 +222,12 @@ impl Runtime {
             pre,
             LinkInfo {
                 size_bytes: wasm.len(),
-                from_cache,
+                source,
                 epoch_tick: self.config.epoch_tick,
             },
         )?;
         tracing::info!(
-            digest = %plugin.digest(), from_cache, hooks = ?plugin.inspection().hooks,
+            digest = %plugin.digest(), ?source, hooks = ?plugin.inspection().hooks,
             elapsed_ms = started.elapsed().as_millis() as u64, "plugin loaded"
         );
         Ok(plugin)
@@ -173,11 +255,23 @@ struct PluginInner {
     fulfillment: Option<fulfillment::GuestIndices>,
 }
 
+/// Where a plugin's compiled code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactSource {
+    /// Compiled from the component by this runtime.
+    Compiled,
+    /// The runtime's cache directory.
+    CacheDir,
+    /// The artifact given to [`Runtime::load_with_artifact`] (for the service: compiled by
+    /// whichever node sharing the database loaded the component first).
+    Supplied,
+}
+
 /// Facts about how a plugin was loaded.
 #[derive(Debug, Clone, Copy)]
 struct LinkInfo {
     size_bytes: usize,
-    from_cache: bool,
+    source: ArtifactSource,
     epoch_tick: Duration,
 }
 
@@ -300,9 +394,15 @@ impl Plugin {
         self.inner.info.size_bytes
     }
 
-    /// True when the compiled artifact came from the disk cache rather than the compiler.
+    /// True when the compiled artifact came from a cache (the directory, or one supplied by the
+    /// caller) rather than the compiler.
     pub fn loaded_from_cache(&self) -> bool {
-        self.inner.info.from_cache
+        self.inner.info.source != ArtifactSource::Compiled
+    }
+
+    /// Where the compiled code came from.
+    pub fn artifact_source(&self) -> ArtifactSource {
+        self.inner.info.source
     }
 
     pub fn has_hook(&self, hook: Hook) -> bool {

@@ -4,13 +4,15 @@
 //! scoped to it: on PostgreSQL the transaction sets `app.tenant_id`, which row-level security
 //! checks, so a query that forgot its filter still sees one tenant's rows. The few operations
 //! that span tenants (the tenant registry, API-key lookup, the outbox relay, run-history batches
-//! and pruning) run in a system-scoped transaction instead. A change and the domain event
-//! describing it are written in one transaction.
+//! and pruning) run in a system-scoped transaction instead, as do the compiled artifacts the
+//! nodes share, which belong to no tenant. A change and the domain event describing it are
+//! written in one transaction.
 //!
 //! The SQL is the common subset of both dialects: `$N` placeholders, `CAST(.. AS ..)` where
 //! PostgreSQL must be told a parameter's type, `ON CONFLICT` upserts. Integers are read as i64
 //! and flags stored as 0/1, the only forms `Any` decodes alike from both.
 
+mod artifacts;
 mod catalog;
 mod orders;
 mod outbox;
@@ -26,6 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use artifacts::SignedArtifact;
 pub use catalog::{Node, Product};
 pub use orders::{NewOrder, OrderRecord, Placed, Reservation};
 pub use outbox::{EventRecord, NewEvent};

@@ -1,6 +1,7 @@
 //! The checkout service end to end: the real router (in process, and over TCP where
 //! concurrency matters) with the example plugins uploaded and deployed through the admin API.
 
+mod artifacts;
 mod auth;
 mod checkout;
 mod demo;
