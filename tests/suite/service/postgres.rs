@@ -136,6 +136,8 @@ async fn a_tenant_transaction_sees_and_writes_only_its_own_rows() {
 struct Node {
     child: std::process::Child,
     api: mandi_tests::http::Api,
+    /// What it logged (at info level) so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Node {
@@ -156,6 +158,7 @@ impl Node {
             .arg("--cache-dir")
             .arg(cache)
             .env("MANDI_ADMIN_TOKEN", super::ADMIN)
+            .env("MANDI_LOG", "mandi_host=info")
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("mandi serve starts");
@@ -169,12 +172,28 @@ impl Node {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
         };
-        // Keep draining the log so the process never blocks on a full pipe.
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        // Keep reading the log so the process never blocks on a full pipe.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().expect("log").push(line);
+            }
+        });
         Self {
             child,
             api: mandi_tests::http::Api::new(base),
+            log,
         }
+    }
+
+    /// Its "plugin loaded" log lines.
+    fn loads(&self) -> Vec<String> {
+        let log = self.log.lock().expect("log");
+        log.iter()
+            .filter(|l| l.contains("plugin loaded"))
+            .cloned()
+            .collect()
     }
 
     fn gold_rice_total(&self, key: &str) -> i64 {
@@ -217,11 +236,16 @@ async fn a_deployment_made_on_one_node_is_live_on_another_within_a_second() {
 
     let database = mandi_tests::database::TestDatabase::fresh().await;
     assert!(database.is_postgres(), "set MANDI_TEST_POSTGRES_URL");
-    let cache = tempfile::tempdir().expect("cache");
-    let (cache_path, admin) = (cache.path().to_owned(), super::ADMIN);
+    // A cache directory each, as on separate machines: only the database can spare a compile.
+    let caches = [
+        tempfile::tempdir().expect("cache"),
+        tempfile::tempdir().expect("cache"),
+    ];
+    let cache_paths = caches.each_ref().map(|c| c.path().to_owned());
+    let admin = super::ADMIN;
     tokio::task::spawn_blocking(move || {
-        let a = Node::start(&database, &cache_path);
-        let b = Node::start(&database, &cache_path);
+        let a = Node::start(&database, &cache_paths[0]);
+        let b = Node::start(&database, &cache_paths[1]);
         let (status, created) = a
             .api
             .post("/admin/tenants", admin, &json!({ "id": "tira", "name": "Tira", "currency": "INR" }), &[])
@@ -247,6 +271,10 @@ async fn a_deployment_made_on_one_node_is_live_on_another_within_a_second() {
         // Node B serves the first version (and caches the tenant's hooks)...
         deploy(1000);
         assert_eq!(b.gold_rice_total(&key), 116_820);
+        // ... with the code node A compiled at upload, from the database: no compile of its own.
+        let (on_a, on_b) = (a.loads(), b.loads());
+        assert!(on_a.len() == 1 && on_a[0].contains("Compiled"), "{on_a:?}");
+        assert!(on_b.len() == 1 && on_b[0].contains("Supplied"), "{on_b:?}");
         // ... then a new version and a rollback, both made through node A.
         deploy(500);
         let deployed = until_total(&b, &key, 123_310);
