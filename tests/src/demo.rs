@@ -1,7 +1,7 @@
-//! The demo's tenants, set up the way the platform team would: over the HTTP API, a tenant per
-//! example brand with the sample catalog, its component uploaded and deployed to every hook it
-//! exports with the brand's config. Shared by `cargo xtask demo` and the test that checks the
-//! demo's quotes.
+//! Tenants set up the way the platform team would: over the HTTP API. The demo's tenants are
+//! one per example brand with the sample catalog, its component uploaded and deployed to every
+//! hook it exports with the brand's config. Shared by `cargo xtask demo` and the tests that
+//! drive a real server.
 
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
@@ -21,20 +21,14 @@ pub struct DemoTenant {
     pub plugin: String,
 }
 
-/// Creates the brand's tenant, imports the sample catalog, uploads `wasm` and deploys it
-/// (fail-closed) to the brand's hooks with its example config.
-pub fn set_up_brand(
-    api: &Api,
-    admin: &str,
-    brand: &str,
-    wasm: &[u8],
-) -> anyhow::Result<DemoTenant> {
+/// Creates tenant `id` (INR) with the sample catalog and nodes; returns its API key.
+pub fn create_tenant(api: &Api, admin: &str, id: &str) -> anyhow::Result<String> {
     let created = expect(
         201,
         api.post(
             "/admin/tenants",
             admin,
-            &json!({ "id": brand, "name": brand, "currency": "INR" }),
+            &json!({ "id": id, "name": id, "currency": "INR" }),
             &[],
         )?,
         "creating the tenant",
@@ -59,27 +53,42 @@ pub fn set_up_brand(
         api.post("/v1/nodes", &api_key, &json!({ "nodes": nodes }), &[])?,
         "importing nodes",
     )?;
-    let (status, uploaded) = api.upload(&format!("/admin/tenants/{brand}/plugins"), admin, wasm)?;
+    Ok(api_key)
+}
+
+/// Uploads a component for `tenant`; returns its digest.
+pub fn upload(api: &Api, admin: &str, tenant: &str, wasm: &[u8]) -> anyhow::Result<String> {
+    let (status, uploaded) =
+        api.upload(&format!("/admin/tenants/{tenant}/plugins"), admin, wasm)?;
     ensure!(
         status == 200 || status == 201,
         "uploading the component: HTTP {status}: {uploaded}"
     );
-    let plugin = uploaded["digest"]
+    Ok(uploaded["digest"]
         .as_str()
         .context("the upload returned no digest")?
-        .to_owned();
+        .to_owned())
+}
+
+/// Deploys to `tenant` with `body` (hook, plugin, config, ...); returns the deployment.
+pub fn deploy(api: &Api, admin: &str, tenant: &str, body: &Value) -> anyhow::Result<Value> {
+    let path = format!("/admin/tenants/{tenant}/deployments");
+    expect(201, api.post(&path, admin, body, &[])?, "deploying")
+}
+
+/// Creates the brand's tenant with the sample catalog, uploads `wasm` and deploys it
+/// (fail-closed) to the brand's hooks with its example config.
+pub fn set_up_brand(
+    api: &Api,
+    admin: &str,
+    brand: &str,
+    wasm: &[u8],
+) -> anyhow::Result<DemoTenant> {
+    let api_key = create_tenant(api, admin, brand)?;
+    let plugin = upload(api, admin, brand, wasm)?;
     for hook in example_hooks(brand) {
         let body = json!({ "hook": hook, "plugin": plugin, "config": example_config(brand) });
-        expect(
-            201,
-            api.post(
-                &format!("/admin/tenants/{brand}/deployments"),
-                admin,
-                &body,
-                &[],
-            )?,
-            &format!("deploying to {hook}"),
-        )?;
+        deploy(api, admin, brand, &body).with_context(|| format!("deploying to {hook}"))?;
     }
     Ok(DemoTenant {
         id: brand.to_owned(),

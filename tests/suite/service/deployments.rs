@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use mandi_tests::demo;
+
 use super::{ADMIN, LiveService, TestService, example_config};
 
 pub fn gold_rice() -> Value {
@@ -118,29 +120,10 @@ async fn deploying_under_traffic_drops_no_request() {
     let live = LiveService::start(|_| {}).await;
     let (key, digest) = live
         .client(|api| {
-            let (status, created) = api
-                .post(
-                    "/admin/tenants",
-                    ADMIN,
-                    &json!({ "id": "tira", "name": "Tira", "currency": "INR" }),
-                    &[],
-                )
-                .expect("create");
-            assert_eq!(status, 201);
-            let key = created["api_key"].as_str().expect("key").to_owned();
-            let (products, nodes) = mandi_tests::samples::sample_catalog();
-            api.post("/v1/products", &key, &json!({ "products": products }), &[])
-                .expect("products");
-            api.post("/v1/nodes", &key, &json!({ "nodes": nodes }), &[])
-                .expect("nodes");
-            let (_, plugin) = api
-                .upload(
-                    "/admin/tenants/tira/plugins",
-                    ADMIN,
-                    &mandi_tests::plugin_bytes("tira"),
-                )
+            let key = demo::create_tenant(&api, ADMIN, "tira").expect("tenant");
+            let digest = demo::upload(&api, ADMIN, "tira", &mandi_tests::plugin_bytes("tira"))
                 .expect("upload");
-            (key, plugin["digest"].as_str().expect("digest").to_owned())
+            (key, digest)
         })
         .await;
     let done = Arc::new(AtomicBool::new(false));

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{ADMIN, LiveService, small_request};
+use mandi_tests::demo;
 use mandi_tests::http::Api;
 
 const DEADLINE_MS: u64 = 200;
@@ -19,39 +20,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn setup(api: &Api, tenant: &str, plugin: &str, deploy: Value) -> String {
-    let (status, created) = api
-        .post(
-            "/admin/tenants",
-            ADMIN,
-            &json!({ "id": tenant, "name": tenant, "currency": "INR" }),
-            &[],
-        )
-        .expect("create");
-    assert_eq!(status, 201, "{created}");
-    let key = created["api_key"].as_str().expect("key").to_owned();
-    let (products, nodes) = mandi_tests::samples::sample_catalog();
-    api.post("/v1/products", &key, &json!({ "products": products }), &[])
-        .expect("products");
-    api.post("/v1/nodes", &key, &json!({ "nodes": nodes }), &[])
-        .expect("nodes");
-    let (_, uploaded) = api
-        .upload(
-            &format!("/admin/tenants/{tenant}/plugins"),
-            ADMIN,
-            &mandi_tests::plugin_bytes(plugin),
-        )
-        .expect("upload");
+    let key = demo::create_tenant(api, ADMIN, tenant).expect("tenant");
     let mut body = deploy;
-    body["plugin"] = uploaded["digest"].clone();
-    let (status, deployed) = api
-        .post(
-            &format!("/admin/tenants/{tenant}/deployments"),
-            ADMIN,
-            &body,
-            &[],
-        )
-        .expect("deploy");
-    assert_eq!(status, 201, "{deployed}");
+    body["plugin"] = demo::upload(api, ADMIN, tenant, &mandi_tests::plugin_bytes(plugin))
+        .expect("upload")
+        .into();
+    demo::deploy(api, ADMIN, tenant, &body).expect("deploy");
     key
 }
 

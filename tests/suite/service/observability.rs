@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use mandi_tests::demo;
 use serde_json::{Value, json};
 
 use super::auth::streamed_events;
@@ -271,34 +272,11 @@ async fn shutdown_finishes_in_flight_work_and_keeps_runs_and_events() {
     let live = LiveService::start(|_| {}).await;
     let key = live
         .client(|api| {
-            let (_, created) = api
-                .post(
-                    "/admin/tenants",
-                    ADMIN,
-                    &json!({ "id": "tira", "name": "Tira", "currency": "INR" }),
-                    &[],
-                )
-                .expect("create");
-            let key = created["api_key"].as_str().expect("key").to_owned();
-            let (products, nodes) = mandi_tests::samples::sample_catalog();
-            api.post("/v1/products", &key, &json!({ "products": products }), &[])
-                .expect("products");
-            api.post("/v1/nodes", &key, &json!({ "nodes": nodes }), &[])
-                .expect("nodes");
-            let (_, plugin) = api
-                .upload(
-                    "/admin/tenants/tira/plugins",
-                    ADMIN,
-                    &mandi_tests::plugin_bytes("tira"),
-                )
+            let key = demo::create_tenant(&api, ADMIN, "tira").expect("tenant");
+            let digest = demo::upload(&api, ADMIN, "tira", &mandi_tests::plugin_bytes("tira"))
                 .expect("upload");
-            api.post(
-                "/admin/tenants/tira/deployments",
-                ADMIN,
-                &json!({ "hook": "pricing", "plugin": plugin["digest"] }),
-                &[],
-            )
-            .expect("deploy");
+            let body = json!({ "hook": "pricing", "plugin": digest });
+            demo::deploy(&api, ADMIN, "tira", &body).expect("deploy");
             for i in 0..20 {
                 let (status, _) = api
                     .post(

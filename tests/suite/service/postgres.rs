@@ -246,26 +246,13 @@ async fn a_deployment_made_on_one_node_is_live_on_another_within_a_second() {
     tokio::task::spawn_blocking(move || {
         let a = Node::start(&database, &cache_paths[0]);
         let b = Node::start(&database, &cache_paths[1]);
-        let (status, created) = a
-            .api
-            .post("/admin/tenants", admin, &json!({ "id": "tira", "name": "Tira", "currency": "INR" }), &[])
-            .expect("create");
-        assert_eq!(status, 201, "{created}");
-        let key = created["api_key"].as_str().expect("key").to_owned();
-        let (products, nodes) = mandi_tests::samples::sample_catalog();
-        a.api.post("/v1/products", &key, &json!({ "products": products }), &[]).expect("products");
-        a.api.post("/v1/nodes", &key, &json!({ "nodes": nodes }), &[]).expect("nodes");
-        let (_, plugin) = a
-            .api
-            .upload("/admin/tenants/tira/plugins", admin, &mandi_tests::plugin_bytes("tira"))
-            .expect("upload");
+        let key = mandi_tests::demo::create_tenant(&a.api, admin, "tira").expect("tenant");
+        let digest =
+            mandi_tests::demo::upload(&a.api, admin, "tira", &mandi_tests::plugin_bytes("tira"))
+                .expect("upload");
         let deploy = |gold_bps| {
-            let body = json!({ "hook": "pricing", "plugin": plugin["digest"], "config": super::deployments::tira_config(gold_bps) });
-            let (status, reply) = a
-                .api
-                .post("/admin/tenants/tira/deployments", admin, &body, &[])
-                .expect("deploy");
-            assert_eq!(status, 201, "{reply}");
+            let body = json!({ "hook": "pricing", "plugin": digest, "config": super::deployments::tira_config(gold_bps) });
+            mandi_tests::demo::deploy(&a.api, admin, "tira", &body).expect("deploy");
         };
 
         // Node B serves the first version (and caches the tenant's hooks)...
