@@ -47,13 +47,21 @@ pub enum StoreError {
     Conflict(String),
     #[error("not enough stock of {sku} at node {node_id}")]
     OutOfStock { node_id: String, sku: String },
+    // Not marked as the source: the message already carries sqlx's, and error reports that
+    // print the whole chain would say it three times.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Database(err)
+    }
+}
 
 /// Which database a [`Store`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
