@@ -251,12 +251,13 @@ pub fn quote(
         .map(|(v, _)| v)
         .unwrap_or_default();
 
+    let nodes = stock_of_cart(&input.nodes, &priced.cart);
     let delivery_options = run
         .hook(
             Hook::Fulfillment,
             hooks.fulfillment.as_ref(),
-            || input_digest(&(&priced, &input.nodes, &input.defaults)),
-            |inv| inv.fulfill(ctx, &priced, &input.nodes, &input.defaults),
+            || input_digest(&(&priced, &nodes, &input.defaults)),
+            |inv| inv.fulfill(ctx, &priced, &nodes, &input.defaults),
         )?
         .map(|(options, _)| options)
         .unwrap_or_else(|| input.defaults.clone());
@@ -270,6 +271,25 @@ pub fn quote(
         degraded: run.degraded,
         trace: run.trace,
     })
+}
+
+/// Each node with its stock of this cart's skus only (free items included). The rest is nothing
+/// a fulfillment plugin can use, and a store's whole inventory would cost every call thousands
+/// of strings to lower and soon exceed the input limit.
+fn stock_of_cart(nodes: &[FulfillmentNode], cart: &Cart) -> Vec<FulfillmentNode> {
+    let skus: std::collections::HashSet<&str> = cart.lines.iter().map(|l| l.sku.as_str()).collect();
+    nodes
+        .iter()
+        .map(|node| FulfillmentNode {
+            stock: node
+                .stock
+                .iter()
+                .filter(|s| skus.contains(s.sku.as_str()))
+                .cloned()
+                .collect(),
+            ..node.clone()
+        })
+        .collect()
 }
 
 /// `sha256:<hex>` of a hook input's JSON (the context is left out: it differs on every call).

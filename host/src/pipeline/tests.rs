@@ -15,6 +15,8 @@ struct Fake {
     validation: Option<Result<Vec<Violation>, HookFailure>>,
     fulfillment: Option<Result<Vec<DeliveryOption>, HookFailure>>,
     validated_total: Mutex<Option<i64>>,
+    /// The nodes fulfillment was given.
+    fulfilled_nodes: Mutex<Vec<FulfillmentNode>>,
 }
 
 fn run<T>(result: Option<Result<T, HookFailure>>) -> HookRun<T> {
@@ -48,9 +50,10 @@ impl PluginInvoker for Fake {
         &self,
         _: &Context,
         _: &PricedCart,
-        _: &[FulfillmentNode],
+        nodes: &[FulfillmentNode],
         _: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>> {
+        *self.fulfilled_nodes.lock().expect("lock") = nodes.to_vec();
         run(self.fulfillment.clone())
     }
 }
@@ -308,4 +311,48 @@ fn business_failures_do_not_trip_the_breaker() {
         quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
     }
     assert_eq!(breaker.state(Instant::now()), BreakerState::Closed);
+}
+
+#[test]
+fn fulfillment_sees_each_nodes_stock_of_the_carts_skus_only() {
+    let mut result = PricingResult::default();
+    result.add_free_item(FreeItem {
+        sku: "SAMPLE".into(),
+        quantity: 1,
+        code: "FREE".into(),
+        message: "on us".into(),
+    });
+    let fake = Arc::new(Fake {
+        pricing: Some(Ok(result)),
+        fulfillment: Some(Ok(input().defaults)),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        pricing: deploy(&fake, FailurePolicy::FailClosed),
+        validation: None,
+        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
+    };
+    let mut input = input();
+    input.nodes = vec![
+        node(
+            "N1",
+            "warehouse",
+            "400002",
+            &[("A", 10), ("SAMPLE", 3), ("OTHER", 500)],
+        ),
+        node("N2", "store", "400003", &[("OTHER", 5)]),
+    ];
+    let catalog = |sku: &str, qty: u32| (sku == "SAMPLE").then(|| line("SAMPLE", qty, 250));
+    quote(&ctx(), &cart(), &input, &hooks, &catalog).expect("quotes");
+    let seen = fake.fulfilled_nodes.lock().expect("lock").clone();
+    let stock: Vec<(&str, Vec<&str>)> = seen
+        .iter()
+        .map(|n| {
+            (
+                n.id.as_str(),
+                n.stock.iter().map(|s| s.sku.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(stock, [("N1", vec!["A", "SAMPLE"]), ("N2", vec![])]);
 }
