@@ -26,17 +26,7 @@ pub fn sample_catalog() -> (Vec<Value>, Vec<Value>) {
     let products = lines
         .chain(extra)
         .map(|l| {
-            let attributes: serde_json::Map<String, Value> = l["product"]["attributes"]
-                .as_array()
-                .expect("attributes")
-                .iter()
-                .map(|a| {
-                    (
-                        a["key"].as_str().expect("key").to_owned(),
-                        a["value"].clone(),
-                    )
-                })
-                .collect();
+            let attributes = attribute_map(&l["product"]["attributes"]);
             json!({
                 "sku": l["sku"], "title": l["product"]["title"],
                 "price_minor": l["unit_price"]["amount"], "currency": l["unit_price"]["currency"],
@@ -62,11 +52,9 @@ pub fn sample_catalog() -> (Vec<Value>, Vec<Value>) {
     (products, nodes)
 }
 
-/// The sample cart as a checkout request: skus and quantities only, no prices.
-pub fn sample_request() -> Value {
-    let cart = sample()["cart"].clone();
-    let attributes: serde_json::Map<String, Value> = cart["attributes"]
-        .as_array()
+/// The contract's `[{key, value}]` attribute list as the API's JSON object.
+fn attribute_map(list: &Value) -> serde_json::Map<String, Value> {
+    list.as_array()
         .expect("attributes")
         .iter()
         .map(|a| {
@@ -75,7 +63,13 @@ pub fn sample_request() -> Value {
                 a["value"].clone(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The sample cart as a checkout request: skus and quantities only, no prices.
+pub fn sample_request() -> Value {
+    let cart = sample()["cart"].clone();
+    let attributes = attribute_map(&cart["attributes"]);
     json!({
         "lines": cart["lines"].as_array().expect("lines").iter()
             .map(|l| json!({ "sku": l["sku"], "quantity": l["quantity"] }))

@@ -218,14 +218,7 @@ impl Checkout {
         request: &CheckoutRequest,
         request_id: &str,
     ) -> Result<QuoteView, CheckoutError> {
-        let started = Instant::now();
-        let result = self.run(tenant, request, request_id).await;
-        crate::telemetry::checkout(
-            &tenant.id,
-            "quote",
-            result_label(&result),
-            started.elapsed(),
-        );
+        let result = measured(&tenant.id, "quote", self.run(tenant, request, request_id)).await;
         result.map(|(view, _)| view)
     }
 
@@ -238,17 +231,8 @@ impl Checkout {
         idempotency_key: &str,
         request_id: &str,
     ) -> Result<PlacedOrder, CheckoutError> {
-        let started = Instant::now();
-        let result = self
-            .place(tenant, request, idempotency_key, request_id)
-            .await;
-        crate::telemetry::checkout(
-            &tenant.id,
-            "order",
-            result_label(&result),
-            started.elapsed(),
-        );
-        result
+        let placing = self.place(tenant, request, idempotency_key, request_id);
+        measured(&tenant.id, "order", placing).await
     }
 
     async fn place(
@@ -520,6 +504,18 @@ impl Checkout {
             attributes: attributes(&request.attributes),
         })
     }
+}
+
+/// Runs one checkout operation and records its latency and result in the metrics.
+async fn measured<T>(
+    tenant: &str,
+    operation: &str,
+    work: impl Future<Output = Result<T, CheckoutError>>,
+) -> Result<T, CheckoutError> {
+    let started = Instant::now();
+    let result = work.await;
+    crate::telemetry::checkout(tenant, operation, result_label(&result), started.elapsed());
+    result
 }
 
 fn result_label<T>(result: &Result<T, CheckoutError>) -> &'static str {
