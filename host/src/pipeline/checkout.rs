@@ -11,7 +11,6 @@ use mandi_sdk::{
     PricedCart, Product, StockLevel, Violation,
 };
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use super::defaults::default_delivery_options;
 use super::deployments::{DeploymentError, Deployments};
@@ -242,12 +241,7 @@ impl Checkout {
         idempotency_key: &str,
         request_id: &str,
     ) -> Result<PlacedOrder, CheckoutError> {
-        let request_hash = format!(
-            "sha256:{}",
-            hex::encode(sha2::Sha256::digest(
-                serde_json::to_vec(request).expect("requests serialize")
-            ))
-        );
+        let request_hash = super::json_digest(request);
         let replay = |order: OrderRecord| {
             if order.request_hash == request_hash {
                 Ok(PlacedOrder {

@@ -210,7 +210,7 @@ pub fn quote(
     let pricing = run.hook(
         Hook::Pricing,
         hooks.pricing.as_ref(),
-        || input_digest(&cart),
+        || json_digest(&cart),
         |inv| inv.price(ctx, cart),
     )?;
     let (mut cart_with_free, mut adjustments, mut unknown_free_items) =
@@ -245,7 +245,7 @@ pub fn quote(
         .hook(
             Hook::Validation,
             hooks.validation.as_ref(),
-            || input_digest(&priced),
+            || json_digest(&priced),
             |inv| inv.validate(ctx, &priced),
         )?
         .map(|(v, _)| v)
@@ -256,7 +256,7 @@ pub fn quote(
         .hook(
             Hook::Fulfillment,
             hooks.fulfillment.as_ref(),
-            || input_digest(&(&priced, &nodes, &input.defaults)),
+            || json_digest(&(&priced, &nodes, &input.defaults)),
             |inv| inv.fulfill(ctx, &priced, &nodes, &input.defaults),
         )?
         .map(|(options, _)| options)
@@ -292,8 +292,9 @@ fn stock_of_cart(nodes: &[FulfillmentNode], cart: &Cart) -> Vec<FulfillmentNode>
         .collect()
 }
 
-/// `sha256:<hex>` of a hook input's JSON (the context is left out: it differs on every call).
-fn input_digest(input: &impl Serialize) -> String {
+/// `sha256:<hex>` of a value's JSON: a hook's input (its context left out, as it differs on
+/// every call), or an order request (to tell a replay from another body).
+fn json_digest(input: &impl Serialize) -> String {
     use sha2::Digest as _;
     let json = serde_json::to_vec(input).expect("contract types serialize");
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(&json)))

@@ -174,10 +174,6 @@ impl Store {
         Self::open_sqlite(Path::new(path)).await
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Round-trips a trivial query: what readiness checks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

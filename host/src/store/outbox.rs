@@ -47,16 +47,8 @@ pub(super) async fn insert_event(tx: &mut Tx, tenant: &str, event: &NewEvent) ->
 impl Store {
     /// Events not yet relayed, oldest first, of every tenant (the relay's system scope).
     pub async fn pending_events(&self, limit: u32) -> Result<Vec<EventRecord>> {
-        let mut tx = self.system_tx(false).await?;
-        if self.backend == Backend::Postgres {
-            // The relay then marks everything up to the last seq it read. PostgreSQL hands out
-            // seqs before commit, so an earlier seq could still commit after this read and be
-            // marked unseen. SHARE waits for every transaction that wrote the outbox to end, so
-            // seqs given out later are all above what this reads. (SQLite serializes writers.)
-            sqlx::query("LOCK TABLE outbox IN SHARE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
+        // The relay then marks everything up to the last seq it read: it must not skip one.
+        let mut tx = self.gap_free_outbox_tx().await?;
         let rows =
             sqlx::query("SELECT * FROM outbox WHERE relayed_at IS NULL ORDER BY seq LIMIT $1")
                 .bind(i64::from(limit))
@@ -64,6 +56,21 @@ impl Store {
                 .await?;
         tx.commit().await?;
         rows.iter().map(event_from).collect()
+    }
+
+    /// A system transaction in which reading the outbox by seq skips nothing: a reader that
+    /// then moves past the last seq it read must not pass one that commits later. PostgreSQL
+    /// hands out seqs before commit, so a lower seq could still commit after the read; SHARE
+    /// waits for every transaction that wrote the outbox to end, so seqs given out later are all
+    /// above what the read sees. SQLite serializes writers and needs nothing.
+    async fn gap_free_outbox_tx(&self) -> Result<Tx> {
+        let mut tx = self.system_tx(false).await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("LOCK TABLE outbox IN SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// Marks events relayed up to and including `seq`, of every tenant.
@@ -105,13 +112,7 @@ impl Store {
     /// Every tenant's events after `seq`, oldest first, with no gap: what a node's event
     /// streams are fed from, whichever node wrote them.
     pub async fn events_since(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
-        let mut tx = self.system_tx(false).await?;
-        if self.backend == Backend::Postgres {
-            // As in `pending_events`: wait for outbox writers, so no lower seq commits later.
-            sqlx::query("LOCK TABLE outbox IN SHARE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self.gap_free_outbox_tx().await?;
         let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(seq)
             .bind(i64::from(limit))
