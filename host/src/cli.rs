@@ -12,7 +12,8 @@ use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::{
-    self, Deployed, FailurePolicy, HookDeployment, PluginInvoker, QuoteInput, Source, TenantHooks,
+    self, Deployed, FailurePolicy, HookDeployment, PluginInvoker, QuoteError, QuoteInput, Source,
+    TenantHooks,
 };
 use crate::runtime::{CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig};
 
@@ -123,6 +124,8 @@ pub struct RunInput {
     pub priced_cart: Option<PricedCart>,
     #[serde(default)]
     pub nodes: Vec<FulfillmentNode>,
+    /// The platform's delivery options offered to a fulfillment hook (`plugin run`); `plugin
+    /// quote` computes them after pricing, as the service does, and ignores these.
     #[serde(default)]
     pub defaults: Vec<DeliveryOption>,
     /// Catalog entries for skus a pricing plugin may add as free items (`plugin quote`).
@@ -195,6 +198,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => Limits::default(),
             };
             let runtime = cache.runtime()?;
+            limits
+                .check_within(&runtime.config().ceilings)
+                .context("invalid limits")?;
             let plugin = load(&runtime, &file)?;
             if !plugin.has_hook(hook) {
                 anyhow::bail!(
@@ -286,24 +292,20 @@ fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::
     let ctx = input.context.clone().unwrap_or_else(local_context);
     let extra = QuoteInput {
         nodes: input.nodes.clone(),
-        defaults: input.defaults.clone(),
     };
-    let catalog = |sku: &str, quantity: u32| {
-        input
-            .catalog
-            .iter()
-            .find(|line| line.sku == sku)
-            .map(|line| mandi_sdk::CartLine {
-                quantity,
-                ..line.clone()
-            })
+    let catalog = |skus: &[&str]| {
+        (input.catalog.iter())
+            .filter(|line| skus.contains(&line.sku.as_str()))
+            .cloned()
+            .collect()
     };
     match pipeline::quote(&ctx, &input.cart, &extra, &hooks, &catalog) {
         Ok(quote) => {
             print_json(&quote)?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(failed) => {
+        Err(QuoteError::Cart(err)) => Err(anyhow::Error::new(err).context("the input's cart")),
+        Err(QuoteError::HookFailed(failed)) => {
             #[derive(Serialize)]
             struct Failed<'a> {
                 status: &'static str,

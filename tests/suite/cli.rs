@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use mandi_host::runtime::Limits;
 use serde_json::Value;
 
 fn mandi(args: &[&str]) -> Output {
@@ -88,10 +89,13 @@ fn run_prints_output_and_costs() {
 }
 
 #[test]
-fn run_reports_a_failed_hook_with_its_kind_and_exit_status_3() {
+fn run_reports_a_failed_hook_with_its_kind_fuel_against_its_budget_and_exit_status_3() {
     let wasm = mandi_tests::plugin_path("hostile");
     let input = mandi_tests::samples_dir().join("cart.json");
     let config = write_temp("cfg", r#"{"attack": "loop"}"#);
+    // The default fuel budget stops the loop; the deadline is raised so only fuel can, and the
+    // outcome does not depend on how busy the machine is.
+    let limits = write_temp("limits", r#"{"deadline_ms": 2000}"#);
     let out = mandi(&[
         "plugin",
         "run",
@@ -101,13 +105,41 @@ fn run_reports_a_failed_hook_with_its_kind_and_exit_status_3() {
         path(&input),
         "--config",
         path(&config),
+        "--limits",
+        path(&limits),
         path(&wasm),
     ]);
     assert_eq!(out.status.code(), Some(3));
     let report = json_stdout(&out);
     assert_eq!(report["status"], "failed");
-    assert_eq!(report["error"]["kind"], "timeout");
-    assert_eq!(report["error"]["deadline_ms"], 50);
+    assert_eq!(report["error"]["kind"], "fuel-exhausted");
+    let budget = Limits::default().max_fuel;
+    assert_eq!(report["fuel_budget"], budget);
+    assert_eq!(report["fuel_used"], budget);
+}
+
+#[test]
+fn run_refuses_limits_above_the_runtimes_ceilings() {
+    let wasm = mandi_tests::plugin_path("tira");
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let limits = write_temp("limits", r#"{"max_memory_bytes": 314572800}"#);
+    let out = mandi(&[
+        "plugin",
+        "run",
+        "--hook",
+        "pricing",
+        "--input",
+        path(&input),
+        "--limits",
+        path(&limits),
+        path(&wasm),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("max_memory_bytes must be 1 to 268435456, not 314572800"),
+        "{stderr}"
+    );
 }
 
 #[test]

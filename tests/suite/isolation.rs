@@ -56,7 +56,7 @@ async fn timed_quote(
                 &sample_cart(),
                 &QuoteInput::default(),
                 &hooks,
-                &|_, _| None,
+                &|_| Vec::new(),
             )
             .expect("fail-open never rejects")
         })
@@ -78,7 +78,7 @@ async fn a_spinning_tenant_does_not_stall_another_tenants_quotes() {
     }));
     let evil_limits = Limits {
         deadline_ms: 200,
-        max_fuel: u64::MAX / 4,
+        max_fuel: Limits::CEILINGS.max_fuel,
         ..Limits::default()
     };
     let evil = Arc::new(pricing("hostile", r#"{"attack": "loop"}"#, evil_limits));

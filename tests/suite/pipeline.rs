@@ -43,19 +43,26 @@ fn deployment(brand: &str, policy: FailurePolicy) -> Option<HookDeployment> {
     })
 }
 
-/// The platform catalog's view of a free item's sku.
-fn catalog(sku: &str, quantity: u32) -> Option<CartLine> {
-    (sku == "TIRA-MINI-LIPBALM").then(|| line(sku, quantity, 29_900).category("beauty"))
+/// The platform catalog's view of free items' skus.
+fn catalog(skus: &[&str]) -> Vec<CartLine> {
+    (skus.iter())
+        .filter(|sku| **sku == "TIRA-MINI-LIPBALM")
+        .map(|sku| line(sku, 1, 29_900).category("beauty"))
+        .collect()
 }
 
-fn quote_for(hooks: &TenantHooks) -> Result<Quote, Box<mandi_host::pipeline::HookFailed>> {
+fn quote_for(hooks: &TenantHooks) -> Result<Quote, mandi_host::pipeline::QuoteError> {
     let input = sample();
     let ctx = input.context.clone().expect("context");
     let extra = QuoteInput {
         nodes: input.nodes.clone(),
-        defaults: input.defaults.clone(),
     };
     quote(&ctx, &input.cart, &extra, hooks, &catalog)
+}
+
+/// The platform's own delivery options for a quote's cart, from the sample's nodes.
+fn platform_options(quote: &Quote) -> Vec<mandi_sdk::DeliveryOption> {
+    mandi_host::pipeline::default_delivery_options(&quote.priced.cart, &sample().nodes)
 }
 
 /// Subtotal of the sample cart at catalog prices: INR 26,005.50.
@@ -122,8 +129,19 @@ fn tira_tenant_gets_loyalty_capped_coupon_and_a_free_sample() {
         .find(|a| a.adjustment.code == "FREE-SAMPLE")
         .expect("sample");
     assert_eq!(given.amount, 29_900);
-    // Without deployments for them, validation and fulfillment are the platform's.
-    assert_eq!(quote.delivery_options, sample().defaults);
+    // Without deployments for them, validation and fulfillment are the platform's, and the
+    // platform delivers the free sample too.
+    assert_eq!(quote.delivery_options, platform_options(&quote));
+    let delivered: Vec<u32> = quote.delivery_options[0]
+        .assignments
+        .iter()
+        .map(|a| a.line)
+        .collect();
+    assert_eq!(
+        delivered,
+        (0..8).collect::<Vec<u32>>(),
+        "7 lines + the free one"
+    );
 }
 
 #[test]
@@ -134,7 +152,9 @@ fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
         fulfillment: deployment("netmeds", FailurePolicy::FailClosed),
         ..TenantHooks::default()
     };
-    let err = quote_for(&closed).unwrap_err();
+    let Err(mandi_host::pipeline::QuoteError::HookFailed(err)) = quote_for(&closed) else {
+        panic!("the fail-closed fulfillment hook must reject the quote");
+    };
     assert_eq!(err.hook, Hook::Fulfillment);
     assert!(matches!(&err.failure, HookFailure::PluginError { code, .. } if code == "no-pharmacy"));
 
@@ -153,7 +173,7 @@ fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
     assert_eq!(codes, [("RX-REQUIRED", Some(3)), ("RX-REQUIRED", Some(4))]);
     assert_eq!(
         quote.delivery_options,
-        sample().defaults,
+        platform_options(&quote),
         "the platform's options instead"
     );
     let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();

@@ -251,7 +251,8 @@ pub async fn deploy(
         .map_err(|e: String| ApiError::unprocessable("unknown-hook", e))?;
     let policy = body.failure_policy.as_deref().unwrap_or("fail-closed");
     parse_policy(policy).map_err(|e| ApiError::unprocessable("invalid-failure-policy", e))?;
-    let limits = check_limits(body.limits)?;
+    let ceilings = &state.checkout().deployments().runtime().config().ceilings;
+    let limits = check_limits(body.limits, ceilings)?;
     let config = body.config.unwrap_or_else(|| serde_json::json!({}));
     let config_text = config.to_string();
     if config_text.len() > MAX_CONFIG_BYTES {
@@ -295,7 +296,7 @@ pub async fn deploy(
                 plugin_digest: plugin.digest.clone(),
                 config,
                 failure_policy: policy.to_owned(),
-                limits: serde_json::to_value(&limits).expect("limits serialize"),
+                limits: serde_json::to_value(limits).expect("limits serialize"),
             },
         )
         .await?;
@@ -354,28 +355,15 @@ async fn require_tenant(state: &AppState, id: &str) -> ApiResult<Tenant> {
     })
 }
 
-/// A deployment's limits: any subset of the fields, within the platform's ceilings.
-fn check_limits(limits: Option<serde_json::Value>) -> ApiResult<Limits> {
+/// A deployment's limits: any subset of the fields, within the runtime's ceilings.
+fn check_limits(limits: Option<serde_json::Value>, ceilings: &Limits) -> ApiResult<Limits> {
     let limits: Limits = match limits {
         None => Limits::default(),
         Some(value) => serde_json::from_value(value)
             .map_err(|e| ApiError::unprocessable("invalid-limits", e.to_string()))?,
     };
-    let within = |name: &str, value: u64, max: u64| {
-        if value == 0 || value > max {
-            Err(ApiError::unprocessable(
-                "invalid-limits",
-                format!("{name} must be 1 to {max}, not {value}"),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    within("deadline_ms", limits.deadline_ms, 2_000)?;
-    within("max_fuel", limits.max_fuel, 100_000_000_000)?;
-    within("max_memory_bytes", limits.max_memory_bytes, 512 << 20)?;
-    within("max_input_bytes", limits.max_input_bytes as u64, 16 << 20)?;
-    within("max_output_bytes", limits.max_output_bytes as u64, 16 << 20)?;
-    within("max_log_bytes", limits.max_log_bytes as u64, 1 << 20)?;
+    limits
+        .check_within(ceilings)
+        .map_err(|e| ApiError::unprocessable("invalid-limits", e.to_string()))?;
     Ok(limits)
 }

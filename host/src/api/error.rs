@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::pipeline::CheckoutError;
+use crate::pipeline::{CheckoutError, HookFailed};
 use crate::runtime::LoadError;
 use crate::store::StoreError;
 
@@ -164,16 +164,29 @@ impl From<CheckoutError> for ApiError {
                     }
                     _ => (StatusCode::BAD_GATEWAY, "plugin-failed"),
                 };
-                Self::new(
-                    status,
-                    code,
-                    format!("the checkout could not complete: {failed}"),
-                )
-                .with_details(serde_json::json!({
-                    "hook": failed.hook,
-                    "deployment": failed.deployment,
-                    "failure": failed.failure,
-                    "trace": failed.trace,
+                // The plugin's own words appear once, in `details.failure`: the message names
+                // the hook and kind, and the failed hook's trace entry leaves its error out.
+                let message = format!(
+                    "the checkout could not complete: the {} hook of deployment {} failed ({}); \
+                     details.failure says why",
+                    failed.hook,
+                    failed.deployment.deployment_id,
+                    failed.failure.kind()
+                );
+                let HookFailed {
+                    hook,
+                    deployment,
+                    failure,
+                    mut trace,
+                } = *failed;
+                if let Some(last) = trace.last_mut().filter(|t| t.hook == hook) {
+                    last.error = None;
+                }
+                Self::new(status, code, message).with_details(serde_json::json!({
+                    "hook": hook,
+                    "deployment": deployment,
+                    "failure": failure,
+                    "trace": trace,
                 }))
             }
             CheckoutError::Busy(busy) => {
@@ -199,6 +212,7 @@ impl From<CheckoutError> for ApiError {
             }
             CheckoutError::Store(err) => err.into(),
             CheckoutError::Deployment(err) => Self::internal(err),
+            err @ CheckoutError::InconsistentTotals(_) => Self::internal(err),
         }
     }
 }

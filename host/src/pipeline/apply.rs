@@ -37,9 +37,42 @@ pub struct Pricing<A> {
     pub applied: Vec<AppliedAdjustment<A>>,
 }
 
+impl Pricing<()> {
+    /// The same pricing with every adjustment attributed to `source`.
+    pub fn attributed<A: Clone>(self, source: &A) -> Pricing<A> {
+        Pricing {
+            priced: self.priced,
+            applied: (self.applied.into_iter())
+                .map(|a| AppliedAdjustment {
+                    adjustment: a.adjustment,
+                    amount: a.amount,
+                    capped: a.capped,
+                    source: source.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Applying adjustments would take an amount past what `i64` minor units can hold. Only a
+/// plugin's output can do this (catalog prices and cart limits keep a plain cart far below it),
+/// so the caller reports it as the pricing hook's invalid output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} overflows")]
+pub struct AmountOverflow(String);
+
+/// `a + b`, or which amount overflowed.
+fn add(a: i64, b: i64, what: impl FnOnce() -> String) -> Result<i64, AmountOverflow> {
+    a.checked_add(b).ok_or_else(|| AmountOverflow(what()))
+}
+
 /// Applies `adjustments` (already contract-checked: targets exist, amounts non-negative and in
-/// the cart's currency) to `cart` at its catalog prices.
-pub fn apply<A: Clone>(cart: &Cart, adjustments: &[(Adjustment, A)]) -> Pricing<A> {
+/// the cart's currency) to `cart` at its catalog prices. Every product, sum and difference of
+/// amounts is checked: a result that does not fit is refused, never wrapped or saturated.
+pub fn apply<A: Clone>(
+    cart: &Cart,
+    adjustments: &[(Adjustment, A)],
+) -> Result<Pricing<A>, AmountOverflow> {
     let currency = cart.currency.as_str();
     let n = cart.lines.len();
     let catalog: Vec<i64> = cart.lines.iter().map(|l| l.unit_price.amount).collect();
@@ -52,22 +85,28 @@ pub fn apply<A: Clone>(cart: &Cart, adjustments: &[(Adjustment, A)]) -> Pricing<
             capped,
             source: source.clone(),
         };
+    let line_amount = |i: usize, unit: i64| {
+        unit.checked_mul(i64::from(cart.lines[i].quantity))
+            .ok_or_else(|| AmountOverflow(format!("line {i}: unit price {unit} times quantity")))
+    };
 
     // 1. Price overrides.
     for (adj, source) in adjustments {
         if let (Target::Line(i), AdjustmentKind::PriceOverride(price)) = (adj.target, &adj.kind) {
             let i = i as usize;
-            let qty = i64::from(cart.lines[i].quantity);
             unit[i] = price.amount;
-            let saving = (catalog[i] - price.amount).saturating_mul(qty);
+            let saving = catalog[i]
+                .checked_sub(price.amount)
+                .and_then(|per_unit| per_unit.checked_mul(i64::from(cart.lines[i].quantity)))
+                .ok_or_else(|| AmountOverflow(format!("line {i}: saving of price override")))?;
             applied.push(record(adj, source, saving, false));
         }
     }
     let subtotal: Vec<i64> = (0..n)
-        .map(|i| unit[i].saturating_mul(i64::from(cart.lines[i].quantity)))
-        .collect();
+        .map(|i| line_amount(i, unit[i]))
+        .collect::<Result<_, _>>()?;
 
-    // 2. Line discounts, capped per line.
+    // 2. Line discounts, capped per line (so each stays within the line's subtotal).
     let mut line_discount = vec![0i64; n];
     for (adj, source) in adjustments {
         let Target::Line(i) = adj.target else {
@@ -85,7 +124,12 @@ pub fn apply<A: Clone>(cart: &Cart, adjustments: &[(Adjustment, A)]) -> Pricing<
         applied.push(record(adj, source, taken, taken < asked));
     }
     let after_lines: Vec<i64> = (0..n).map(|i| subtotal[i] - line_discount[i]).collect();
-    let order_base: i64 = after_lines.iter().sum();
+    let subtotal_sum = subtotal
+        .iter()
+        .try_fold(0i64, |sum, &s| add(sum, s, || "the cart subtotal".into()))?;
+    let order_base = after_lines.iter().try_fold(0i64, |sum, &s| {
+        add(sum, s, || "the total after line discounts".into())
+    })?;
 
     // 3. Order discounts, capped at what is left, then shared across lines.
     let mut order_discount = 0i64;
@@ -117,19 +161,25 @@ pub fn apply<A: Clone>(cart: &Cart, adjustments: &[(Adjustment, A)]) -> Pricing<
             }
         })
         .collect();
-    let subtotal_sum: i64 = subtotal.iter().sum();
-    let discount_sum: i64 = line_discount.iter().sum::<i64>() + order_discount;
-    Pricing {
+    // Every discount lies within what it was taken from, so these cannot overflow once the
+    // subtotal has not; checked anyway, as the totals are what an order charges.
+    let discount_sum = line_discount.iter().try_fold(order_discount, |sum, &d| {
+        add(sum, d, || "the discount".into())
+    })?;
+    let total = subtotal_sum
+        .checked_sub(discount_sum)
+        .ok_or_else(|| AmountOverflow("the total".into()))?;
+    Ok(Pricing {
         priced: PricedCart {
             cart: cart.clone(),
             lines,
             adjustments: adjustments.iter().map(|(a, _)| a.clone()).collect(),
             subtotal: money(subtotal_sum),
             discount: money(discount_sum),
-            total: money(subtotal_sum - discount_sum),
+            total: money(total),
         },
         applied,
-    }
+    })
 }
 
 /// Splits `amount` across `weights` in proportion, by largest remainder, so the parts sum to
@@ -190,7 +240,7 @@ mod tests {
             .line(line("A", 2, 1_000))
             .line(line("B", 1, 500))
             .build();
-        let result = apply::<&str>(&cart, &[]);
+        let result = apply::<&str>(&cart, &[]).expect("fits");
         assert_eq!(result.priced, PricedCart::unadjusted(cart));
         assert!(result.applied.is_empty());
     }
@@ -208,7 +258,8 @@ mod tests {
                 adj(Target::Line(0), pct(1_000), "LINE-10"), // 200 off line 0
                 adj(Target::Order, off(100), "ORDER-100"),   // shared 1800 : 1000
             ],
-        );
+        )
+        .expect("fits");
         let p = &result.priced;
         assert_eq!(p.subtotal, Money::inr(3_000));
         assert_eq!(p.discount, Money::inr(300));
@@ -236,7 +287,8 @@ mod tests {
                 adj(Target::Line(0), off(400), "FIRST"),
                 adj(Target::Line(0), off(400), "SECOND"),
             ],
-        );
+        )
+        .expect("fits");
         assert_eq!(result.priced.lines[0].total, Money::inr(0));
         assert_eq!(
             (result.applied[0].amount, result.applied[0].capped),
@@ -260,7 +312,8 @@ mod tests {
                 adj(Target::Order, pct(8_000), "EIGHTY"),
                 adj(Target::Order, pct(5_000), "FIFTY"),
             ],
-        );
+        )
+        .expect("fits");
         let p = &result.priced;
         assert_eq!(p.discount, Money::inr(1_000));
         assert_eq!(p.total, Money::inr(0));
@@ -281,7 +334,8 @@ mod tests {
                 adj(Target::Line(0), pct(1_000), "TEN"),
                 adj(Target::Line(0), override_to, "MEMBER-PRICE"),
             ],
-        );
+        )
+        .expect("fits");
         let line = &result.priced.lines[0];
         assert_eq!(line.unit_price, Money::inr(800));
         assert_eq!(line.subtotal, Money::inr(2_400));
@@ -297,8 +351,31 @@ mod tests {
     #[test]
     fn percent_rounds_half_away_from_zero() {
         let cart = CartBuilder::inr().line(line("A", 1, 1_005)).build();
-        let result = apply(&cart, &[adj(Target::Order, pct(1_000), "TEN")]);
+        let result = apply(&cart, &[adj(Target::Order, pct(1_000), "TEN")]).expect("fits");
         assert_eq!(result.priced.discount, Money::inr(101)); // 100.5 -> 101
+    }
+
+    #[test]
+    fn amounts_that_would_overflow_are_refused_not_wrapped() {
+        let cart = CartBuilder::inr()
+            .line(line("A", 1, 100))
+            .line(line("B", 1, 100))
+            .build();
+        let huge = || AdjustmentKind::PriceOverride(Money::inr(i64::MAX));
+        // Each line fits; their sum does not (it wrapped to -2 when added unchecked).
+        let err = apply(
+            &cart,
+            &[
+                adj(Target::Line(0), huge(), "MAX-0"),
+                adj(Target::Line(1), huge(), "MAX-1"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the cart subtotal overflows");
+        // One line whose unit price times its quantity does not fit.
+        let two = CartBuilder::inr().line(line("A", 2, 100)).build();
+        let err = apply(&two, &[adj(Target::Line(0), huge(), "MAX")]).unwrap_err();
+        assert!(err.to_string().starts_with("line 0"), "{err}");
     }
 
     #[test]

@@ -12,17 +12,15 @@ use mandi_sdk::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::defaults::default_delivery_options;
 use super::deployments::{DeploymentError, Deployments};
 use super::history::RecordRuns;
-use super::{AppliedAdjustment, Busy, HookFailed, HookTrace, QuoteInput, Source, TenantScheduler};
+use super::{
+    AppliedAdjustment, Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, QuoteError,
+    QuoteInput, Source, TenantScheduler,
+};
 use crate::runtime::Hook;
 use crate::store::{self, NewOrder, OrderRecord, Placed, Reservation, Store, StoreError, Tenant};
 
-/// Most lines a cart may have.
-pub const MAX_LINES: usize = 200;
-/// Most units of one line.
-pub const MAX_QUANTITY: u32 = 10_000;
 const MAX_TEXT: usize = 256;
 const MAX_LIST: usize = 32;
 
@@ -111,6 +109,9 @@ pub enum CheckoutError {
     UnknownDeliveryOption(String),
     #[error("not enough stock of {sku} at {node_id}")]
     OutOfStock { node_id: String, sku: String },
+    /// The pipeline produced totals that do not add up: a platform bug, never written.
+    #[error("order totals do not add up: {0}")]
+    InconsistentTotals(String),
 }
 
 impl From<StoreError> for CheckoutError {
@@ -286,7 +287,7 @@ impl Checkout {
             })
             .collect();
         let id = format!("ord_{}", uuid::Uuid::now_v7().simple());
-        let total = quote.totals.total.saturating_add(option.cost.amount);
+        let total = verified_total(&quote, &option)?;
         let body = serde_json::json!({
             "id": id,
             "status": "placed",
@@ -339,7 +340,6 @@ impl Checkout {
             .into_iter()
             .map(fulfillment_node)
             .collect();
-        let defaults = default_delivery_options(&cart, &nodes);
         let hooks = self.deployments.for_tenant(&tenant.id).await?;
         let ctx = Context {
             tenant_id: tenant.id.clone(),
@@ -348,7 +348,7 @@ impl Checkout {
             time_zone: tenant.time_zone.clone(),
             utc_offset_minutes: tenant.utc_offset_minutes,
         };
-        let input = QuoteInput { nodes, defaults };
+        let input = QuoteInput { nodes };
         let (store, tenant_id, handle) = (
             self.store.clone(),
             tenant.id.clone(),
@@ -358,23 +358,34 @@ impl Checkout {
         let outcome = self
             .scheduler
             .run(&tenant.id, move || {
-                // Free items are looked up in the catalog mid-pipeline; this thread is a
-                // blocking-pool thread, where waiting on the store is allowed.
-                let catalog = |sku: &str, quantity: u32| {
-                    let product = handle.block_on(store.product(&tenant_id, sku)).ok()??;
-                    Some(cart_line(product, quantity))
+                // Free items are looked up in the catalog mid-pipeline, all in one query; this
+                // thread is a blocking-pool thread, where waiting on the store is allowed.
+                let catalog = |skus: &[&str]| match handle
+                    .block_on(store.products_by_sku(&tenant_id, skus))
+                {
+                    Ok(products) => products.into_values().map(|p| cart_line(p, 1)).collect(),
+                    Err(err) => {
+                        // The items are reported as unknown: the quote still answers.
+                        tracing::warn!(tenant = %tenant_id, error = %err, "free item lookup failed");
+                        Vec::new()
+                    }
                 };
                 let quote = super::quote(&ctx, &cart, &input, &pipeline_hooks, &catalog);
                 (quote, ctx)
             })
             .await?;
         let (quote, _ctx) = outcome;
-        let trace = match &quote {
+        let trace: &[HookTrace] = match &quote {
             Ok(q) => &q.trace,
-            Err(failed) => &failed.trace,
+            Err(QuoteError::HookFailed(failed)) => &failed.trace,
+            Err(QuoteError::Cart(_)) => &[],
         };
         self.report(tenant, request_id, trace, &hooks);
-        let quote = quote.map_err(CheckoutError::HookFailed)?;
+        let quote = quote.map_err(|err| match err {
+            QuoteError::HookFailed(failed) => CheckoutError::HookFailed(failed),
+            // The request was checked against the same limits; kept for completeness.
+            QuoteError::Cart(limits) => invalid("cart-out-of-limits", limits.to_string()),
+        })?;
         let view = QuoteView {
             request_id: request_id.to_owned(),
             currency: quote.priced.cart.currency.clone(),
@@ -500,6 +511,34 @@ impl Checkout {
     }
 }
 
+/// The amount an order charges, after checking that the quote's figures add up: every line
+/// between zero and its subtotal, lines summing to the totals, nothing negative or out of
+/// range. The pipeline guarantees all of this; an order is money, so it is checked again
+/// before it is written.
+fn verified_total(quote: &QuoteView, option: &DeliveryOption) -> Result<i64, CheckoutError> {
+    let wrong = |what: String| Err(CheckoutError::InconsistentTotals(what));
+    let sum = |field: fn(&LineView) -> i64| {
+        (quote.lines.iter()).try_fold(0i64, |sum, line| sum.checked_add(field(line)))
+    };
+    for l in &quote.lines {
+        if l.discount < 0 || l.total < 0 || l.subtotal.checked_sub(l.discount) != Some(l.total) {
+            return wrong(format!("line {}", l.line));
+        }
+    }
+    let totals = &quote.totals;
+    if sum(|l| l.subtotal) != Some(totals.subtotal)
+        || sum(|l| l.discount) != Some(totals.discount)
+        || sum(|l| l.total) != Some(totals.total)
+        || totals.subtotal.checked_sub(totals.discount) != Some(totals.total)
+    {
+        return wrong("the lines do not sum to the totals".into());
+    }
+    match totals.total.checked_add(option.cost.amount) {
+        Some(total) if total >= 0 && option.cost.amount >= 0 => Ok(total),
+        _ => wrong(format!("delivery cost {}", option.cost.amount)),
+    }
+}
+
 /// Runs one checkout operation and records its latency and result in the metrics.
 async fn measured<T>(
     tenant: &str,
@@ -517,7 +556,11 @@ fn result_label<T>(result: &Result<T, CheckoutError>) -> &'static str {
         Ok(_) => "ok",
         Err(CheckoutError::HookFailed(_)) => "plugin-failed",
         Err(CheckoutError::Busy(_)) => "busy",
-        Err(CheckoutError::Store(_) | CheckoutError::Deployment(_)) => "error",
+        Err(
+            CheckoutError::Store(_)
+            | CheckoutError::Deployment(_)
+            | CheckoutError::InconsistentTotals(_),
+        ) => "error",
         Err(_) => "rejected",
     }
 }

@@ -18,13 +18,15 @@ mod scheduler;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use mandi_sdk::{
-    Adjustment, Cart, CartLine, Context, DeliveryOption, FulfillmentNode, PricedCart,
-    PricingResult, Violation,
+    Adjustment, AdjustmentKind, Cart, CartLine, Context, DeliveryOption, FulfillmentNode, Money,
+    PricedCart, PricingResult, Violation,
 };
 use serde::Serialize;
 
-pub use apply::{AppliedAdjustment, Pricing, apply};
+pub use apply::{AmountOverflow, AppliedAdjustment, Pricing, apply};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use checkout::{
     Checkout, CheckoutError, CheckoutRequest, LineView, OrderRequest, PlacedOrder, QuoteView,
@@ -138,8 +140,51 @@ pub struct TenantHooks {
 #[derive(Debug, Clone, Default)]
 pub struct QuoteInput {
     pub nodes: Vec<FulfillmentNode>,
-    /// The platform's own delivery options for this cart.
-    pub defaults: Vec<DeliveryOption>,
+}
+
+/// The catalog as the pipeline sees it: the lines (at catalog price) of the skus a pricing
+/// hook gives away, looked up in one call. Skus it does not know are left out; the pipeline
+/// sets each line's quantity.
+pub type Catalog<'a> = &'a dyn Fn(&[&str]) -> Vec<CartLine>;
+
+/// Most lines a cart may have, free items included.
+pub const MAX_LINES: usize = 200;
+/// Most units of one line, free items included.
+pub const MAX_QUANTITY: u32 = 10_000;
+/// Highest catalog unit price, in minor units. With [`MAX_LINES`] and [`MAX_QUANTITY`] it keeps
+/// a cart's subtotal within `i64` (200 x 10,000 x 10^12 = 2 x 10^18), so only a plugin's output
+/// can take an amount out of range.
+pub const MAX_UNIT_PRICE: i64 = 1_000_000_000_000;
+
+/// The cart is outside the limits the pipeline relies on (the service checks them on every
+/// request; this catches other callers).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CartOutOfLimits(pub String);
+
+/// Checks a cart against [`MAX_LINES`], [`MAX_QUANTITY`] and [`MAX_UNIT_PRICE`].
+pub fn check_cart_limits(cart: &Cart) -> Result<(), CartOutOfLimits> {
+    if cart.lines.len() > MAX_LINES {
+        return Err(CartOutOfLimits(format!(
+            "a cart has at most {MAX_LINES} lines, this one {}",
+            cart.lines.len()
+        )));
+    }
+    for (i, line) in cart.lines.iter().enumerate() {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(CartOutOfLimits(format!(
+                "line {i} ({}): quantity must be 1 to {MAX_QUANTITY}, not {}",
+                line.sku, line.quantity
+            )));
+        }
+        if !(0..=MAX_UNIT_PRICE).contains(&line.unit_price.amount) {
+            return Err(CartOutOfLimits(format!(
+                "line {i} ({}): unit price must be 0 to {MAX_UNIT_PRICE}, not {}",
+                line.sku, line.unit_price.amount
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How one hook went, for the quote's trace.
@@ -155,6 +200,8 @@ pub struct HookTrace {
     #[serde(rename = "duration_us", serialize_with = "micros")]
     pub duration: Duration,
     pub fuel_used: u64,
+    /// The call's fuel budget (0 when no plugin ran).
+    pub fuel_budget: u64,
     pub peak_memory_bytes: u64,
     /// SHA-256 of the hook's input (empty when no plugin ran): finds identical calls.
     pub input_digest: String,
@@ -193,53 +240,62 @@ pub struct HookFailed {
     pub trace: Vec<HookTrace>,
 }
 
-/// Runs the pipeline. `catalog` looks up a sku for free items (a cart line at catalog price).
+/// Why the pipeline could not quote a cart.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QuoteError {
+    #[error(transparent)]
+    Cart(#[from] CartOutOfLimits),
+    #[error(transparent)]
+    HookFailed(Box<HookFailed>),
+}
+
+impl From<Box<HookFailed>> for QuoteError {
+    fn from(failed: Box<HookFailed>) -> Self {
+        Self::HookFailed(failed)
+    }
+}
+
+/// Runs the pipeline on a cart within [`check_cart_limits`].
 pub fn quote(
     ctx: &Context,
     cart: &Cart,
     input: &QuoteInput,
     hooks: &TenantHooks,
-    catalog: &dyn Fn(&str, u32) -> Option<CartLine>,
-) -> Result<Quote, Box<HookFailed>> {
+    catalog: Catalog<'_>,
+) -> Result<Quote, QuoteError> {
+    check_cart_limits(cart)?;
     let mut run = Run {
         tenant: &ctx.tenant_id,
         trace: Vec::new(),
         degraded: false,
     };
 
+    // The pricing hook's output is only good if the platform can apply it: free items within
+    // the cart limits and amounts that stay in range. Checked as part of the call, so a bad
+    // output is that hook's `invalid-output` under its failure policy and breaker.
     let pricing = run.hook(
         Hook::Pricing,
         hooks.pricing.as_ref(),
         || json_digest(&cart),
-        |inv| inv.price(ctx, cart),
+        |inv| {
+            inv.price(ctx, cart)
+                .and_then(|result| priced(cart, result, catalog))
+        },
     )?;
-    let (mut cart_with_free, mut adjustments, mut unknown_free_items) =
-        (cart.clone(), Vec::new(), Vec::new());
-    if let Some((result, source)) = pricing {
-        adjustments.extend(result.adjustments.into_iter().map(|a| (a, source.clone())));
-        for item in result.free_items {
-            match catalog(&item.sku, item.quantity) {
-                Some(line) => {
-                    // A free item is a line at catalog price with an override to zero, so the
-                    // quote shows what was given away and who gave it.
-                    let index = cart_with_free.lines.len() as u32;
-                    cart_with_free.lines.push(line);
-                    let free = Adjustment::line(
-                        index,
-                        mandi_sdk::AdjustmentKind::PriceOverride(mandi_sdk::Money::zero(
-                            cart.currency.clone(),
-                        )),
-                        item.code,
-                        item.message,
-                    );
-                    adjustments.push((free, source.clone()));
-                }
-                None => unknown_free_items.push(item.sku),
-            }
+    let (pricing, unknown_free_items) = match pricing {
+        Some((priced, source)) => (
+            priced.pricing.attributed(&source),
+            priced.unknown_free_items,
+        ),
+        None => {
+            let catalog_prices = apply(cart, &[]).map_err(|overflow| {
+                // Unreachable for a cart within the limits checked above.
+                CartOutOfLimits(overflow.to_string())
+            })?;
+            (catalog_prices, Vec::new())
         }
-    }
-    let Pricing { priced, applied } = apply(&cart_with_free, &adjustments);
-    unknown_free_items.sort();
+    };
+    let Pricing { priced, applied } = pricing;
 
     let violations = run
         .hook(
@@ -251,16 +307,21 @@ pub fn quote(
         .map(|(v, _)| v)
         .unwrap_or_default();
 
+    // After pricing, so free items are delivered too.
     let nodes = stock_of_cart(&input.nodes, &priced.cart);
+    let defaults = default_delivery_options(&priced.cart, &nodes);
     let delivery_options = run
         .hook(
             Hook::Fulfillment,
             hooks.fulfillment.as_ref(),
-            || json_digest(&(&priced, &nodes, &input.defaults)),
-            |inv| inv.fulfill(ctx, &priced, &nodes, &input.defaults),
+            || json_digest(&(&priced, &nodes, &defaults)),
+            |inv| {
+                inv.fulfill(ctx, &priced, &nodes, &defaults)
+                    .and_then(|options| chargeable(&priced, options))
+            },
         )?
         .map(|(options, _)| options)
-        .unwrap_or_else(|| input.defaults.clone());
+        .unwrap_or(defaults);
 
     Ok(Quote {
         priced,
@@ -271,6 +332,93 @@ pub fn quote(
         degraded: run.degraded,
         trace: run.trace,
     })
+}
+
+/// A pricing hook's output applied to the cart, not yet attributed to its deployment.
+struct Priced {
+    pricing: Pricing<()>,
+    unknown_free_items: Vec<String>,
+}
+
+/// Adds the free items (at catalog price, overridden to zero) and applies the adjustments.
+fn priced(cart: &Cart, result: PricingResult, catalog: Catalog<'_>) -> Result<Priced, HookFailure> {
+    let invalid = |message: String| HookFailure::InvalidOutput { message };
+    let lines = cart.lines.len() + result.free_items.len();
+    if lines > MAX_LINES {
+        return Err(invalid(format!(
+            "{} free items would make a cart of {lines} lines (at most {MAX_LINES})",
+            result.free_items.len()
+        )));
+    }
+    if let Some((i, item)) =
+        (result.free_items.iter().enumerate()).find(|(_, item)| item.quantity > MAX_QUANTITY)
+    {
+        return Err(invalid(format!(
+            "free item {i} ({}): quantity {} is over {MAX_QUANTITY}",
+            item.sku, item.quantity
+        )));
+    }
+    let mut adjustments: Vec<(Adjustment, ())> =
+        result.adjustments.into_iter().map(|a| (a, ())).collect();
+    let mut cart_with_free = cart.clone();
+    let mut unknown_free_items = Vec::new();
+    if !result.free_items.is_empty() {
+        let skus: Vec<&str> = result.free_items.iter().map(|i| i.sku.as_str()).collect();
+        let known: HashMap<String, CartLine> = catalog(&skus)
+            .into_iter()
+            .map(|line| (line.sku.clone(), line))
+            .collect();
+        for item in result.free_items {
+            let Some(line) = known.get(&item.sku) else {
+                unknown_free_items.push(item.sku);
+                continue;
+            };
+            // A free item is a line at catalog price with an override to zero, so the quote
+            // shows what was given away and who gave it.
+            let index = cart_with_free.lines.len() as u32;
+            cart_with_free.lines.push(CartLine {
+                quantity: item.quantity,
+                ..line.clone()
+            });
+            let free = Adjustment::line(
+                index,
+                AdjustmentKind::PriceOverride(Money::zero(cart.currency.clone())),
+                item.code,
+                item.message,
+            );
+            adjustments.push((free, ()));
+        }
+    }
+    unknown_free_items.sort();
+    check_cart_limits(&cart_with_free).map_err(|e| invalid(format!("with its free items: {e}")))?;
+    let pricing = apply(&cart_with_free, &adjustments).map_err(|e| invalid(e.to_string()))?;
+    Ok(Priced {
+        pricing,
+        unknown_free_items,
+    })
+}
+
+/// Delivery options whose cost can be added to the cart's total.
+fn chargeable(
+    priced: &PricedCart,
+    options: Vec<DeliveryOption>,
+) -> Result<Vec<DeliveryOption>, HookFailure> {
+    for option in &options {
+        if priced
+            .total
+            .amount
+            .checked_add(option.cost.amount)
+            .is_none()
+        {
+            return Err(HookFailure::InvalidOutput {
+                message: format!(
+                    "delivery option {}: cost {} overflows the order total",
+                    option.code, option.cost.amount
+                ),
+            });
+        }
+    }
+    Ok(options)
 }
 
 /// Each node with its stock of this cart's skus only (free items included). The rest is nothing
@@ -323,6 +471,7 @@ impl Run<'_> {
                 error: None,
                 duration: Duration::ZERO,
                 fuel_used: 0,
+                fuel_budget: 0,
                 peak_memory_bytes: 0,
                 input_digest: String::new(),
                 logs: Vec::new(),
@@ -340,7 +489,7 @@ impl Run<'_> {
         let _entered = span.enter();
         let input_digest = digest();
         let mut logs = (Vec::new(), false);
-        let mut peak_memory_bytes = 0;
+        let (mut peak_memory_bytes, mut fuel_budget) = (0, 0);
         let (result, duration, fuel_used) = match deployment.breaker.allow(Instant::now()) {
             Err(refused) => {
                 let retry_after_ms =
@@ -357,6 +506,7 @@ impl Run<'_> {
                 deployment.breaker.record(Instant::now(), !faulted);
                 let (duration, fuel_used) = (run.stats.duration, run.stats.fuel_used);
                 peak_memory_bytes = run.stats.peak_memory_bytes;
+                fuel_budget = run.stats.fuel_budget;
                 logs = (run.logs, run.logs_truncated);
                 (run.outcome.into_result(), duration, fuel_used)
             }
@@ -368,6 +518,7 @@ impl Run<'_> {
             error,
             duration,
             fuel_used,
+            fuel_budget,
             peak_memory_bytes,
             input_digest,
             logs: logs.0,

@@ -17,6 +17,8 @@ struct Fake {
     validated_total: Mutex<Option<i64>>,
     /// The nodes fulfillment was given.
     fulfilled_nodes: Mutex<Vec<FulfillmentNode>>,
+    /// Fulfillment answers with the platform's options it was given, as a plugin may.
+    fulfillment_returns_defaults: bool,
 }
 
 fn run<T>(result: Option<Result<T, HookFailure>>) -> HookRun<T> {
@@ -29,6 +31,7 @@ fn run<T>(result: Option<Result<T, HookFailure>>) -> HookRun<T> {
         stats: RunStats {
             duration: Duration::from_micros(40),
             fuel_used: 1_000,
+            fuel_budget: 1_000_000,
             peak_memory_bytes: 1 << 20,
         },
         logs: Vec::new(),
@@ -51,9 +54,12 @@ impl PluginInvoker for Fake {
         _: &Context,
         _: &PricedCart,
         nodes: &[FulfillmentNode],
-        _: &[DeliveryOption],
+        defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>> {
         *self.fulfilled_nodes.lock().expect("lock") = nodes.to_vec();
+        if self.fulfillment_returns_defaults {
+            return run(Some(Ok(defaults.to_vec())));
+        }
         run(self.fulfillment.clone())
     }
 }
@@ -93,23 +99,50 @@ fn cart() -> Cart {
 
 fn input() -> QuoteInput {
     QuoteInput {
-        nodes: vec![node("N1", "warehouse", "400002", &[("A", 10)])],
-        defaults: vec![DeliveryOption {
-            code: "standard".into(),
-            method: "standard".into(),
-            assignments: vec![LineAssignment {
-                line: 0,
-                node_id: "N1".into(),
-            }],
-            cost: Money::inr(4_900),
-            eta_minutes: 2_880,
-            label: "Standard".into(),
-        }],
+        nodes: vec![node(
+            "N1",
+            "warehouse",
+            "400002",
+            &[("A", 10), ("SAMPLE", 5)],
+        )],
     }
 }
 
-fn no_catalog(_: &str, _: u32) -> Option<CartLine> {
-    None
+/// The platform's delivery option for `lines` lines, all from N1.
+fn standard(lines: u32) -> DeliveryOption {
+    DeliveryOption {
+        code: "standard".into(),
+        method: "standard".into(),
+        assignments: (0..lines)
+            .map(|line| LineAssignment {
+                line,
+                node_id: "N1".into(),
+            })
+            .collect(),
+        cost: Money::inr(0),
+        eta_minutes: 2 * 24 * 60,
+        label: "Standard delivery".into(),
+    }
+}
+
+fn no_catalog(_: &[&str]) -> Vec<CartLine> {
+    Vec::new()
+}
+
+/// A catalog that knows one free item, SAMPLE at 250.
+fn sample_catalog(skus: &[&str]) -> Vec<CartLine> {
+    (skus.iter())
+        .filter(|sku| **sku == "SAMPLE")
+        .map(|_| line("SAMPLE", 1, 250))
+        .collect()
+}
+
+/// The failure a fail-closed hook rejected the quote with.
+fn rejected(result: Result<Quote, QuoteError>) -> Box<HookFailed> {
+    match result {
+        Err(QuoteError::HookFailed(failed)) => failed,
+        other => panic!("expected a hook failure, got {other:?}"),
+    }
 }
 
 fn ten_percent_off() -> PricingResult {
@@ -141,7 +174,7 @@ fn without_deployments_the_platform_defaults_apply() {
     .expect("quotes");
     assert_eq!(quote.priced, PricedCart::unadjusted(cart()));
     assert!(quote.violations.is_empty());
-    assert_eq!(quote.delivery_options, input().defaults);
+    assert_eq!(quote.delivery_options, [standard(1)]);
     assert!(quote.trace.iter().all(|t| t.outcome == "default"));
     assert!(!quote.degraded);
 }
@@ -186,8 +219,7 @@ fn free_items_are_added_at_zero_and_unknown_skus_reported() {
         pricing: deploy(&fake, FailurePolicy::FailClosed),
         ..TenantHooks::default()
     };
-    let catalog = |sku: &str, qty: u32| (sku == "SAMPLE").then(|| line("SAMPLE", qty, 250));
-    let quote = quote(&ctx(), &cart(), &input(), &hooks, &catalog).expect("quotes");
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &sample_catalog).expect("quotes");
     let free = &quote.priced.lines[1];
     assert_eq!(quote.priced.cart.lines[1].sku, "SAMPLE");
     assert_eq!((free.unit_price.amount, free.total.amount), (0, 0));
@@ -229,7 +261,7 @@ fn fail_closed_rejects_the_checkout_with_the_failure() {
         validation: deploy(&fake, FailurePolicy::FailClosed),
         ..TenantHooks::default()
     };
-    let err = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).unwrap_err();
+    let err = rejected(quote(&ctx(), &cart(), &input(), &hooks, &no_catalog));
     assert_eq!(err.hook, Hook::Validation);
     assert_eq!(err.failure, HookFailure::Timeout { deadline_ms: 50 });
     assert_eq!(
@@ -244,7 +276,7 @@ fn fail_closed_rejects_the_checkout_with_the_failure() {
 fn violations_and_plugin_delivery_options_are_returned() {
     let options = vec![DeliveryOption {
         code: "express".into(),
-        ..input().defaults[0].clone()
+        ..standard(1)
     }];
     let fake = Arc::new(Fake {
         validation: Some(Ok(vec![Violation::line(0, "QTY", "too many")])),
@@ -324,7 +356,7 @@ fn fulfillment_sees_each_nodes_stock_of_the_carts_skus_only() {
     });
     let fake = Arc::new(Fake {
         pricing: Some(Ok(result)),
-        fulfillment: Some(Ok(input().defaults)),
+        fulfillment: Some(Ok(vec![standard(2)])),
         ..Fake::default()
     });
     let hooks = TenantHooks {
@@ -342,8 +374,7 @@ fn fulfillment_sees_each_nodes_stock_of_the_carts_skus_only() {
         ),
         node("N2", "store", "400003", &[("OTHER", 5)]),
     ];
-    let catalog = |sku: &str, qty: u32| (sku == "SAMPLE").then(|| line("SAMPLE", qty, 250));
-    quote(&ctx(), &cart(), &input, &hooks, &catalog).expect("quotes");
+    quote(&ctx(), &cart(), &input, &hooks, &sample_catalog).expect("quotes");
     let seen = fake.fulfilled_nodes.lock().expect("lock").clone();
     let stock: Vec<(&str, Vec<&str>)> = seen
         .iter()
@@ -355,4 +386,161 @@ fn fulfillment_sees_each_nodes_stock_of_the_carts_skus_only() {
         })
         .collect();
     assert_eq!(stock, [("N1", vec!["A", "SAMPLE"]), ("N2", vec![])]);
+}
+
+fn free_sample(quantity: u32) -> FreeItem {
+    FreeItem {
+        sku: "SAMPLE".into(),
+        quantity,
+        code: "FREE".into(),
+        message: "on us".into(),
+    }
+}
+
+fn pricing_only(result: PricingResult, policy: FailurePolicy) -> TenantHooks {
+    let fake = Arc::new(Fake {
+        pricing: Some(Ok(result)),
+        ..Fake::default()
+    });
+    TenantHooks {
+        pricing: deploy(&fake, policy),
+        ..TenantHooks::default()
+    }
+}
+
+fn invalid_output(failed: &HookFailed) -> &str {
+    match &failed.failure {
+        HookFailure::InvalidOutput { message } => message,
+        other => panic!("expected invalid-output, got {other:?}"),
+    }
+}
+
+#[test]
+fn price_overrides_whose_sum_overflows_are_invalid_output_never_a_negative_total() {
+    let cart = CartBuilder::inr()
+        .line(line("A", 1, 1_000))
+        .line(line("B", 1, 1_000))
+        .build();
+    let mut result = PricingResult::default();
+    for i in 0..2 {
+        result.adjust(Adjustment::line(
+            i,
+            AdjustmentKind::PriceOverride(Money::inr(i64::MAX)),
+            "MAX",
+            "",
+        ));
+    }
+    let closed = pricing_only(result.clone(), FailurePolicy::FailClosed);
+    let failed = rejected(quote(&ctx(), &cart, &input(), &closed, &no_catalog));
+    assert_eq!(failed.hook, Hook::Pricing);
+    assert_eq!(invalid_output(&failed), "the cart subtotal overflows");
+
+    let open = pricing_only(result, FailurePolicy::FailOpen);
+    let quote = quote(&ctx(), &cart, &input(), &open, &no_catalog).expect("fail-open");
+    assert!(quote.degraded);
+    assert_eq!(quote.priced.total, Money::inr(2_000), "priced at catalog");
+}
+
+#[test]
+fn free_items_obey_the_cart_limits() {
+    let mut too_many_units = PricingResult::default();
+    too_many_units.add_free_item(free_sample(u32::MAX));
+    let hooks = pricing_only(too_many_units, FailurePolicy::FailClosed);
+    let failed = rejected(quote(&ctx(), &cart(), &input(), &hooks, &sample_catalog));
+    assert!(
+        invalid_output(&failed).contains("quantity 4294967295 is over 10000"),
+        "{failed}"
+    );
+
+    let mut too_many_lines = PricingResult::default();
+    for _ in 0..MAX_LINES {
+        too_many_lines.add_free_item(free_sample(1));
+    }
+    let hooks = pricing_only(too_many_lines, FailurePolicy::FailClosed);
+    let looked_up = Mutex::new(0);
+    let counting = |skus: &[&str]| {
+        *looked_up.lock().expect("lock") += skus.len();
+        sample_catalog(skus)
+    };
+    let failed = rejected(quote(&ctx(), &cart(), &input(), &hooks, &counting));
+    assert!(
+        invalid_output(&failed).contains("cart of 201 lines (at most 200)"),
+        "{failed}"
+    );
+    assert_eq!(*looked_up.lock().expect("lock"), 0, "refused before lookup");
+}
+
+#[test]
+fn free_items_are_looked_up_in_one_call() {
+    let mut result = PricingResult::default();
+    for _ in 0..3 {
+        result.add_free_item(free_sample(1));
+    }
+    let hooks = pricing_only(result, FailurePolicy::FailClosed);
+    let calls = Mutex::new(0);
+    let counting = |skus: &[&str]| {
+        *calls.lock().expect("lock") += 1;
+        sample_catalog(skus)
+    };
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &counting).expect("quotes");
+    assert_eq!(quote.priced.cart.lines.len(), 4);
+    assert_eq!(*calls.lock().expect("lock"), 1);
+}
+
+#[test]
+fn free_items_are_delivered_by_the_platform_and_in_the_options_fulfillment_is_offered() {
+    let mut result = PricingResult::default();
+    result.add_free_item(free_sample(1));
+    // The platform's own delivery covers the free line.
+    let hooks = pricing_only(result.clone(), FailurePolicy::FailClosed);
+    let quote_ = quote(&ctx(), &cart(), &input(), &hooks, &sample_catalog).expect("quotes");
+    assert_eq!(quote_.delivery_options, [standard(2)]);
+
+    // A fulfillment plugin that answers with the options it was offered is correct.
+    let fake = Arc::new(Fake {
+        pricing: Some(Ok(result)),
+        fulfillment_returns_defaults: true,
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        pricing: deploy(&fake, FailurePolicy::FailClosed),
+        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &sample_catalog).expect("quotes");
+    assert_eq!(quote.delivery_options, [standard(2)]);
+}
+
+#[test]
+fn a_delivery_cost_that_overflows_the_total_is_invalid_output() {
+    let fake = Arc::new(Fake {
+        fulfillment: Some(Ok(vec![DeliveryOption {
+            cost: Money::inr(i64::MAX),
+            ..standard(1)
+        }])),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks {
+        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
+        ..TenantHooks::default()
+    };
+    let failed = rejected(quote(&ctx(), &cart(), &input(), &hooks, &no_catalog));
+    assert_eq!(failed.hook, Hook::Fulfillment);
+    assert!(invalid_output(&failed).contains("overflows the order total"));
+}
+
+#[test]
+fn a_cart_outside_the_limits_is_refused_before_any_hook_runs() {
+    let cart = CartBuilder::inr()
+        .line(line("A", 1, MAX_UNIT_PRICE + 1))
+        .build();
+    let err = quote(
+        &ctx(),
+        &cart,
+        &input(),
+        &TenantHooks::default(),
+        &no_catalog,
+    )
+    .unwrap_err();
+    assert!(matches!(err, QuoteError::Cart(_)), "{err:?}");
 }

@@ -5,14 +5,17 @@ use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Process-wide runtime settings: ceilings that every deployment's [`Limits`](super::Limits)
-/// must stay within, and how many plugin instances may be live at once.
+use super::Limits;
+
+/// Process-wide runtime settings: ceilings that every deployment's [`Limits`] must stay within,
+/// and how many plugin instances may be live at once.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Instances that may run at the same time (pooling allocator slots).
     pub max_concurrent_instances: u32,
-    /// Largest linear memory any plugin may have; per-deployment limits are at most this.
-    pub max_memory_bytes: u64,
+    /// The highest limits any call gets (the pooling allocator reserves
+    /// `ceilings.max_memory_bytes` per memory slot).
+    pub ceilings: Limits,
     /// Largest component accepted for loading.
     pub max_component_bytes: usize,
     /// Wasm stack per call; deep recursion traps here instead of harming the host.
@@ -27,7 +30,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             max_concurrent_instances: 256,
-            max_memory_bytes: 256 << 20,
+            ceilings: Limits::CEILINGS,
             max_component_bytes: 16 << 20,
             max_wasm_stack_bytes: 512 << 10,
             epoch_tick: Duration::from_millis(1),
@@ -53,7 +56,7 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
         .max_memories_per_component(4)
         .max_tables_per_component(CORE_INSTANCES_PER_COMPONENT)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT * 2)
-        .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+        .max_memory_size(usize::try_from(config.ceilings.max_memory_bytes).unwrap_or(usize::MAX))
         // Instances are short-lived and reuse slots constantly. Resetting the pages a call
         // dirtied in place (PAGEMAP_SCAN finds them, memset clears them) is cheaper than
         // madvise plus a page fault per page on the next call. Falls back to madvise on

@@ -173,6 +173,22 @@ fn check_amount(at: &str, money: &Money) -> Check {
     Ok(())
 }
 
+/// `text` cut to [`MAX_TEXT_BYTES`] (on a character boundary), saying so: for plugin text the
+/// host keeps rather than refuses, such as a business error's message.
+pub(crate) fn truncated(mut text: String) -> String {
+    if text.len() <= MAX_TEXT_BYTES {
+        return text;
+    }
+    let original = text.len();
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("... [{original} bytes, cut to {end}]"));
+    text
+}
+
 fn check_text(at: &str, field: &str, value: &str, required: bool) -> Check {
     if required && value.trim().is_empty() {
         return Err(format!("{at}: {field} is empty"));

@@ -33,7 +33,7 @@ use wasmtime::{Engine, Store, Trap};
 
 pub use engine::RuntimeConfig;
 pub use inspect::{Hook, Inspection, LoadError, SUPPORTED_CONTRACTS};
-pub use limits::Limits;
+pub use limits::{Limits, LimitsError};
 pub use outcome::{HookFailure, HookRun, LogLevel, LogRecord, Outcome, RunStats};
 pub use state::{ConfigError, PluginConfig};
 
@@ -224,6 +224,7 @@ impl Runtime {
                 size_bytes: wasm.len(),
                 source,
                 epoch_tick: self.config.epoch_tick,
+                ceilings: self.config.ceilings,
             },
         )?;
         tracing::info!(
@@ -273,15 +274,20 @@ struct LinkInfo {
     size_bytes: usize,
     source: ArtifactSource,
     epoch_tick: Duration,
+    ceilings: Limits,
 }
 
 impl PluginInner {
-    /// Epoch ticks for a deadline, plus one: the current tick is already partly over, and a
-    /// call must always get at least its full deadline.
-    fn deadline_ticks(&self, limits: &Limits) -> u64 {
-        let tick_us = self.info.epoch_tick.as_micros().max(1);
-        let deadline_us = u128::from(limits.deadline_ms) * 1_000;
-        u64::try_from(deadline_us.div_ceil(tick_us)).unwrap_or(u64::MAX / 2) + 1
+    /// A store for one call under `limits` (clamped to the runtime's ceilings).
+    fn store(&self, limits: &Limits, state: impl FnOnce(&Limits) -> CallState) -> Store<CallState> {
+        let info = &self.info;
+        state::new_store(
+            self.pre.engine(),
+            limits,
+            &info.ceilings,
+            info.epoch_tick,
+            state,
+        )
     }
 }
 
@@ -343,20 +349,10 @@ impl Plugin {
     /// mismatched component is refused at load time rather than failing every call.
     fn check_signatures(&self) -> Result<(), LoadError> {
         let inner = &self.inner;
-        let state = CallState::new(
-            &Limits::default(),
-            Arc::new(PluginConfig::empty()),
-            0,
-            "load",
-        );
-        let mut store = Store::new(inner.pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        store
-            .set_fuel(Limits::default().max_fuel)
-            .map_err(|e| LoadError::Instantiation(e.to_string()))?;
         // A start function runs here: bound it like any call, or a hostile upload hangs the loader.
-        store.set_epoch_deadline(inner.deadline_ticks(&Limits::default()));
-        store.epoch_deadline_trap();
+        let mut store = inner.store(&Limits::default(), |limits| {
+            CallState::new(limits, Arc::new(PluginConfig::empty()), 0, "load")
+        });
         let instance = inner
             .pre
             .instantiate(&mut store)
@@ -530,20 +526,15 @@ impl Plugin {
         check: impl FnOnce(&T) -> Result<(), String>,
     ) -> HookRun<T> {
         let started = Instant::now();
-        let limits = call.limits;
-        let state = CallState::new(
-            limits,
-            call.config.clone(),
-            ctx.now_unix_ms,
-            &ctx.request_id,
-        );
-        let mut store = Store::new(self.inner.pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        if store.set_fuel(limits.max_fuel).is_err() {
-            unreachable!("fuel is enabled on the engine");
-        }
-        store.set_epoch_deadline(self.inner.deadline_ticks(limits));
-        store.epoch_deadline_trap();
+        let mut store = self.inner.store(call.limits, |limits| {
+            CallState::new(
+                limits,
+                call.config.clone(),
+                ctx.now_unix_ms,
+                &ctx.request_id,
+            )
+        });
+        let limits = &{ store.data().limits };
 
         let outcome = if input.size > limits.max_input_bytes {
             Err(HookFailure::InputTooLarge {
@@ -557,10 +548,7 @@ impl Plugin {
                 Err(err) => Err(classify_instantiation(err, store.data(), limits)),
                 Ok(instance) => match invoke(&mut store, &instance) {
                     Err(err) => Err(classify(err, store.data(), limits)),
-                    Ok(Err(e)) => Err(HookFailure::PluginError {
-                        code: e.code,
-                        message: e.message,
-                    }),
+                    Ok(Err(e)) => Err(plugin_error(e, limits)),
                     Ok(Ok(output)) => check_output(&output, limits, check).map(|()| output),
                 },
             }
@@ -580,11 +568,30 @@ impl Plugin {
             stats: RunStats {
                 duration,
                 fuel_used,
+                fuel_budget: limits.max_fuel,
                 peak_memory_bytes,
             },
             logs,
             logs_truncated,
         }
+    }
+}
+
+/// A plugin's business error, bounded: it counts toward the output limit, and its code and
+/// message are cut to the length any plugin text may have.
+fn plugin_error(error: mandi_sdk::PluginError, limits: &Limits) -> HookFailure {
+    let size = error.code.len() + error.message.len();
+    if size > limits.max_output_bytes {
+        return HookFailure::InvalidOutput {
+            message: format!(
+                "error of {size} bytes exceeds the {} byte output limit",
+                limits.max_output_bytes
+            ),
+        };
+    }
+    HookFailure::PluginError {
+        code: guard::truncated(error.code),
+        message: guard::truncated(error.message),
     }
 }
 
@@ -632,6 +639,16 @@ fn classify(err: wasmtime::Error, state: &CallState, limits: &Limits) -> HookFai
         };
     }
     let cause = err.root_cause().to_string();
+    // wasmtime's own words when a value the guest hands over exceeds the store's copy budget
+    // (its error type is private); pinned by the hostile suite's oversized-output tests.
+    if cause.contains("fuel allocated for hostcalls has been exhausted") {
+        return HookFailure::InvalidOutput {
+            message: format!(
+                "output exceeds the {} byte limit (refused before copying it)",
+                limits.max_output_bytes
+            ),
+        };
+    }
     let cause = if cause.contains("MemoryOutputPipe") {
         format!(
             "printed more than the {} byte log limit",

@@ -86,7 +86,11 @@ pub enum LogLevel {
 pub struct RunStats {
     #[serde(rename = "duration_us", serialize_with = "as_micros")]
     pub duration: Duration,
+    /// Fuel burnt. Exact, except for a call stopped by the wall-clock backstop: wasmtime
+    /// flushes a running function's count at calls and returns, so there it is a lower bound.
     pub fuel_used: u64,
+    /// The call's fuel budget (its deployment's `max_fuel`): the headroom is the difference.
+    pub fuel_budget: u64,
     pub peak_memory_bytes: u64,
 }
 
@@ -125,6 +129,21 @@ impl<T> HookRun<T> {
 
     pub fn into_result(self) -> Result<T, HookFailure> {
         self.outcome.into_result()
+    }
+
+    /// Checks or converts a successful output with a rule of the caller's (one the sandbox
+    /// cannot know, such as what applying it would do); an `Err` makes the run that failure.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, HookFailure>) -> HookRun<U> {
+        let outcome = match self.outcome.into_result().and_then(f) {
+            Ok(output) => Outcome::Ok { output },
+            Err(error) => Outcome::Failed { error },
+        };
+        HookRun {
+            outcome,
+            stats: self.stats,
+            logs: self.logs,
+            logs_truncated: self.logs_truncated,
+        }
     }
 }
 

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
@@ -60,7 +60,59 @@ impl PluginConfig {
     }
 }
 
+/// How many bytes the host may copy out of the sandbox per unit of `max_output_bytes` (or of
+/// `max_log_bytes`, for one log call), before refusing. Lifted values take more room on the
+/// host than on the wire (`WireSize` counts 8 bytes a field; a host record is larger), so the
+/// bound is a multiple; what matters is that it is proportional, not the whole guest memory.
+const HOST_COPY_FACTOR: usize = 8;
+
+/// Builds the store for one call: the only place a call's limits become wasmtime settings.
+/// `limits` are clamped to `ceilings` here, so a deployment stored under older, higher
+/// ceilings still gets no more than the runtime allows.
+pub(crate) fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    ceilings: &Limits,
+    epoch_tick: Duration,
+    state: impl FnOnce(&Limits) -> CallState,
+) -> Store<CallState> {
+    let limits = limits.clamped_to(ceilings);
+    let mut store = Store::new(engine, state(&limits));
+    store.limiter(|s| &mut s.limiter);
+    if store.set_fuel(limits.max_fuel).is_err() {
+        unreachable!("fuel is enabled on the engine");
+    }
+    // Every value the plugin hands the host (its output, a business error, a log line) is
+    // copied under this budget, checked before each copy: a 30 MB output costs the host at
+    // most this much work and memory before it is refused as invalid output.
+    let copy_budget = limits.max_output_bytes.max(limits.max_log_bytes);
+    store.set_hostcall_fuel(copy_budget.saturating_mul(HOST_COPY_FACTOR));
+    // The deadline is checked against the clock, not only counted in ticks: a tick can land
+    // just after the call starts, or the ticker can catch up after a late wake-up, and a
+    // deadline must never fire before it is due.
+    let due = Instant::now() + limits.deadline();
+    store.set_epoch_deadline(ticks(limits.deadline(), epoch_tick));
+    store.epoch_deadline_callback(move |_| {
+        let now = Instant::now();
+        if now >= due {
+            return Err(Trap::Interrupt.into());
+        }
+        Ok(UpdateDeadline::Continue(ticks(due - now, epoch_tick)))
+    });
+    store
+}
+
+/// Epoch ticks covering `span`, at least one.
+fn ticks(span: Duration, tick: Duration) -> u64 {
+    let tick_ns = tick.as_nanos().max(1);
+    u64::try_from(span.as_nanos().div_ceil(tick_ns))
+        .unwrap_or(u64::MAX / 2)
+        .max(1)
+}
+
 pub(crate) struct CallState {
+    /// The call's limits, as clamped to the runtime's ceilings.
+    pub(crate) limits: Limits,
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
@@ -95,6 +147,7 @@ impl CallState {
             .insecure_random_seed(seed_u128)
             .build();
         Self {
+            limits: *limits,
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.max_memory_bytes),
@@ -144,6 +197,9 @@ impl wit_host::Host for CallState {
         if message.starts_with(PANIC_PREFIX) {
             // Kept apart from the capped log so the failure can say why even when the log is full.
             self.logs.panic = Some(message.chars().take(2048).collect());
+            // A plugin that lived on to panic handled any refused memory grow before this:
+            // the panic, not the memory limit, is why the call fails.
+            self.limiter.refused = false;
         }
         self.logs.push(level, message, fields);
     }

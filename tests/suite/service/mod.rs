@@ -10,6 +10,7 @@ mod input;
 mod isolation;
 mod observability;
 mod orders;
+mod plugin_output;
 mod postgres;
 
 use std::path::PathBuf;

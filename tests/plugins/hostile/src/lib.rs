@@ -2,7 +2,8 @@
 //! component exercises every way a plugin can go wrong:
 //!
 //! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "oversize" | "garbage" | "file" |
-//! "env" | "network" | "clock" | "exit" | "print" | "none"}`
+//! "env" | "network" | "clock" | "exit" | "print" | "huge-output" | "huge-error" | "long-error" |
+//! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "none"}`
 //!
 //! The tests assert that each attack ends in its own clear failure kind within the limits, and
 //! that the host then serves other plugins normally.
@@ -35,10 +36,56 @@ impl Pricing for Hostile {
             "clock" => Ok(read_clock()),
             "exit" => std::process::exit(7),
             "print" => print_forever(),
+            "huge-output" => Ok(note(&"x".repeat(HUGE))),
+            "huge-error" => Err(PluginError::new("huge", "x".repeat(HUGE))),
+            "long-error" => Err(PluginError::new("long", "é".repeat(5_000))),
+            "handled-alloc-then-panic" => handled_alloc_then_panic(),
+            "overflow" => Ok(overflow(cart)),
+            "free-flood" => Ok(free_items(4_000, 1)),
+            "free-units" => Ok(free_items(1, u32::MAX)),
             "none" => Ok(PricingResult::default()),
             other => Err(PluginError::new("unknown-attack", other)),
         }
     }
+}
+
+/// 30 MB: far over any output limit, well within the plugin's own memory limit.
+const HUGE: usize = 30 << 20;
+
+/// Asks for more memory than the limit allows, handles the refusal, then fails for another
+/// reason: the failure must be that reason, not the memory limit.
+fn handled_alloc_then_panic() -> Result<PricingResult> {
+    let mut block: Vec<u8> = Vec::new();
+    let refused = block.try_reserve_exact(1 << 30).is_err();
+    panic!("handled the refused allocation (refused: {refused}), then failed on purpose");
+}
+
+/// Overrides every line's price to the largest amount: each line fits, their sum does not.
+fn overflow(cart: &Cart) -> PricingResult {
+    let mut result = PricingResult::default();
+    for (i, _) in cart.lines.iter().enumerate() {
+        result.adjust(Adjustment::line(
+            i as u32,
+            AdjustmentKind::PriceOverride(Money::new(i64::MAX, cart.currency.clone())),
+            "MAX",
+            "",
+        ));
+    }
+    result
+}
+
+/// Gives away `count` free items of the first line's sku, `quantity` units each.
+fn free_items(count: usize, quantity: u32) -> PricingResult {
+    let mut result = PricingResult::default();
+    for _ in 0..count {
+        result.add_free_item(FreeItem {
+            sku: "SKU-1".into(),
+            quantity,
+            code: "FREE".into(),
+            message: String::new(),
+        });
+    }
+    result
 }
 
 fn spin_forever() -> ! {

@@ -272,8 +272,15 @@ fn print_request(request: &Value) {
 fn print_quote(status: u16, quote: &Value) {
     if status != 200 {
         let error = &quote["error"];
+        // A plugin's failure: its own words are in the details, the message names the hook.
+        let failure = &error["details"]["failure"];
+        let why = match (failure["code"].as_str(), failure["message"].as_str()) {
+            (Some(code), Some(message)) => format!(": {code}: {message}"),
+            (None, Some(message)) => format!(": {message}"),
+            _ => String::new(),
+        };
         println!(
-            "  HTTP {status} {}: {}",
+            "  HTTP {status} {}: {}{why}",
             error["code"].as_str().unwrap_or("?"),
             error["message"].as_str().unwrap_or("")
         );

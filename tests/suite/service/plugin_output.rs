@@ -1,0 +1,103 @@
+//! A plugin's output is untrusted all the way to the order: what it asks for is refused as
+//! its hook's `invalid-output` when applying it would break the cart's limits or its money,
+//! and its words are bounded and said once.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::orders::order;
+use super::{Reply, TestService, sample_request};
+
+/// Tenant `tenant` with the sample catalog, whose pricing hook runs the hostile plugin's
+/// `attack`, fail-closed; returns its key.
+async fn attacked(svc: &TestService, tenant: &str, attack: &str) -> String {
+    let key = svc.tenant(tenant).await;
+    svc.seed_catalog(&key).await;
+    let digest = svc.upload(tenant, "hostile").await;
+    svc.deploy(
+        tenant,
+        "pricing",
+        &digest,
+        json!({ "config": { "attack": attack }, "failure_policy": "fail-closed" }),
+    )
+    .await;
+    key
+}
+
+fn failure_kind(reply: &Reply) -> &str {
+    reply.body["error"]["details"]["failure"]["kind"]
+        .as_str()
+        .unwrap_or("")
+}
+
+async fn orders_of(svc: &TestService, key: &str) -> Vec<Value> {
+    let list = svc.get("/v1/orders", key).await;
+    assert_eq!(list.status, StatusCode::OK, "{list:?}");
+    list.body.as_array().cloned().expect("a list of orders")
+}
+
+#[tokio::test]
+async fn price_overrides_that_overflow_are_invalid_output_and_place_no_order() {
+    let svc = TestService::start().await;
+    let key = attacked(&svc, "evil", "overflow").await;
+    let quote = svc.post("/v1/quotes", &key, sample_request()).await;
+    assert_eq!(quote.status, StatusCode::BAD_GATEWAY, "{quote:?}");
+    assert_eq!(quote.code(), "plugin-failed");
+    assert_eq!(failure_kind(&quote), "invalid-output", "{quote:?}");
+    assert!(
+        quote.body["error"]["details"]["failure"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("overflows")),
+        "{quote:?}"
+    );
+
+    let placed = order(&svc, &key, "overflow-1", &sample_request()).await;
+    assert_eq!(placed.status, StatusCode::BAD_GATEWAY, "{placed:?}");
+    assert!(
+        orders_of(&svc, &key).await.is_empty(),
+        "no order is written"
+    );
+}
+
+#[tokio::test]
+async fn free_items_beyond_the_cart_limits_are_invalid_output() {
+    let svc = TestService::start().await;
+    for (attack, says) in [
+        ("free-flood", "(at most 200)"),
+        ("free-units", "is over 10000"),
+    ] {
+        let key = attacked(&svc, attack, attack).await;
+        let quote = svc.post("/v1/quotes", &key, sample_request()).await;
+        assert_eq!(quote.status, StatusCode::BAD_GATEWAY, "{attack}: {quote:?}");
+        assert_eq!(failure_kind(&quote), "invalid-output", "{attack}");
+        let message = quote.body["error"]["details"]["failure"]["message"]
+            .as_str()
+            .unwrap_or("");
+        assert!(message.contains(says), "{attack}: {message}");
+        let placed = order(&svc, &key, attack, &sample_request()).await;
+        assert_eq!(
+            placed.status,
+            StatusCode::BAD_GATEWAY,
+            "{attack}: {placed:?}"
+        );
+        assert!(orders_of(&svc, &key).await.is_empty(), "{attack}");
+    }
+}
+
+#[tokio::test]
+async fn a_plugins_error_is_bounded_and_said_once() {
+    let svc = TestService::start().await;
+    let key = attacked(&svc, "long", "long-error").await;
+    let reply = svc.post("/v1/quotes", &key, sample_request()).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{reply:?}");
+    assert_eq!(reply.code(), "plugin-rejected");
+    let body = reply.body.to_string();
+    assert_eq!(body.matches("cut to 1024]").count(), 1, "said once: {body}");
+    assert!(body.len() < 8 << 10, "{} bytes", body.len());
+
+    let huge = attacked(&svc, "huge", "huge-error").await;
+    let reply = svc.post("/v1/quotes", &huge, sample_request()).await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{reply:?}");
+    assert_eq!(failure_kind(&reply), "invalid-output");
+    assert!(reply.body.to_string().len() < 8 << 10);
+}
