@@ -13,6 +13,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     1.0, 2.5,
 ];
 
+/// Share of a call's fuel budget it burnt: how much headroom a tenant's plugin has.
+const BUDGET_SHARE_BUCKETS: &[f64] = &[0.000_1, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0];
+
 /// The process-wide recorder, installed on first use.
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -20,25 +23,49 @@ pub fn prometheus() -> &'static PrometheusHandle {
         PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .expect("the bucket list is not empty")
+            .set_buckets_for_metric(Matcher::Suffix("_ratio".into()), BUDGET_SHARE_BUCKETS)
+            .expect("the bucket list is not empty")
             .install_recorder()
             .expect("no other metrics recorder is installed in this process")
     })
 }
 
-/// One plugin hook call.
-pub fn hook_call(
-    tenant: &str,
-    hook: &str,
-    outcome: &str,
-    failure_kind: Option<&str>,
-    took: Duration,
-) {
+/// What one plugin hook call did and cost.
+#[derive(Debug, Clone, Copy)]
+pub struct HookCall<'a> {
+    pub tenant: &'a str,
+    pub hook: &'a str,
+    pub outcome: &'a str,
+    pub failure_kind: Option<&'a str>,
+    pub took: Duration,
+    pub fuel_used: u64,
+    pub fuel_budget: u64,
+}
+
+/// One plugin hook call: its latency, its failure kind if any, and the share of its fuel
+/// budget it burnt.
+pub fn hook_call(call: HookCall<'_>) {
+    let HookCall {
+        tenant,
+        hook,
+        outcome,
+        failure_kind,
+        took,
+        ..
+    } = call;
     let labels = [
         ("tenant", tenant.to_owned()),
         ("hook", hook.to_owned()),
         ("outcome", outcome.to_owned()),
     ];
     metrics::histogram!("mandi_hook_duration_seconds", &labels).record(took.as_secs_f64());
+    if call.fuel_budget > 0 {
+        metrics::histogram!(
+            "mandi_hook_fuel_budget_used_ratio",
+            "tenant" => tenant.to_owned(), "hook" => hook.to_owned()
+        )
+        .record(call.fuel_used as f64 / call.fuel_budget as f64);
+    }
     if let Some(kind) = failure_kind {
         metrics::counter!(
             "mandi_hook_failures_total",

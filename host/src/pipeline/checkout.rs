@@ -434,13 +434,15 @@ impl Checkout {
         self.runs.record(&tenant.id, request_id, trace);
         for t in trace.iter().filter(|t| t.source.is_some()) {
             let failure = t.error.as_ref().map(|e| e.kind());
-            crate::telemetry::hook_call(
-                &tenant.id,
-                t.hook.as_str(),
-                t.outcome,
-                failure,
-                t.duration,
-            );
+            crate::telemetry::hook_call(crate::telemetry::HookCall {
+                tenant: &tenant.id,
+                hook: t.hook.as_str(),
+                outcome: t.outcome,
+                failure_kind: failure,
+                took: t.duration,
+                fuel_used: t.fuel_used,
+                fuel_budget: t.fuel_budget,
+            });
         }
         let now = Instant::now();
         for (hook, deployment) in [

@@ -1,11 +1,24 @@
-//! Where quotes run: off the async executor on the blocking pool, with a bound on how much
-//! plugin work each tenant may have in flight. A tenant whose plugin spins until its deadline
-//! then occupies at most its own permits' worth of threads and cores; other tenants' quotes keep
-//! their latency, and the spinning tenant's excess requests wait briefly, then get a clear
-//! "busy" answer instead of queueing without bound.
+//! Where quotes run: off the async executor, with a bound on how much plugin work each tenant
+//! may have in flight, and CPU shared fairly between tenants.
+//!
+//! - **Bounded**: a quote holds one of its tenant's permits; a tenant's excess requests wait
+//!   briefly, then get a clear "busy" answer instead of queueing without bound.
+//! - **Fair**: the scheduler keeps each tenant's recent CPU (the time its quotes kept a thread
+//!   busy, decaying with a one-second time constant). A tenant using far more than the others
+//!   (over a quarter of a core, and over twice the others' average) runs its quotes on threads
+//!   at the lowest OS priority, so the kernel gives the CPU to everyone else's quotes first and
+//!   to it only what they leave: it waits behind those that used less instead of beside them.
+//!   The work beside its plugin calls (copying logs and outputs, checks) runs on those threads
+//!   too, so it is counted and deprioritised with them. Alone on a node, a tenant is never
+//!   deprioritised: the scheduler is work-conserving.
+//!
+//! Priorities, not a queue of our own: plugin calls cannot be paused midway, so a queue would
+//! make a light tenant wait for a heavy call to finish; the kernel preempts a low-priority
+//! thread within a scheduler tick.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -37,6 +50,7 @@ pub struct Busy {
 pub struct TenantScheduler {
     config: SchedulerConfig,
     permits: moka::sync::Cache<String, Arc<Semaphore>>,
+    usage: Arc<CpuUsage>,
 }
 
 /// Tenants whose permit pools are kept; an evicted idle tenant simply gets a fresh pool.
@@ -47,11 +61,13 @@ impl TenantScheduler {
         Self {
             config,
             permits: moka::sync::Cache::new(TRACKED_TENANTS),
+            usage: Arc::default(),
         }
     }
 
-    /// Runs `work` (a quote: synchronous plugin calls) on the blocking pool under one of the
-    /// tenant's permits. A panic in `work` is resumed on the caller.
+    /// Runs `work` (a quote: synchronous plugin calls) off the async executor under one of the
+    /// tenant's permits, at low priority when the tenant is using far more CPU than the others.
+    /// A panic in `work` is resumed on the caller.
     pub async fn run<T: Send + 'static>(
         &self,
         tenant: &str,
@@ -67,16 +83,155 @@ impl TenantScheduler {
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())?; // closed: never, the semaphore is never closed
-        let joined = tokio::task::spawn_blocking(move || {
+        let usage = self.usage.clone();
+        let owner = tenant.to_owned();
+        let measured = move || {
             let _permit = permit;
-            work()
-        })
-        .await;
+            let started = Instant::now();
+            let value = work();
+            usage.charge(&owner, started.elapsed(), Instant::now());
+            value
+        };
+        let joined = if self.usage.is_heavy(tenant, Instant::now()) {
+            run_at_low_priority(measured).await
+        } else {
+            tokio::task::spawn_blocking(measured)
+                .await
+                .map_err(|err| match err.try_into_panic() {
+                    Ok(panic) => panic,
+                    Err(err) => panic!("quote task cancelled: {err}"),
+                })
+        };
         match joined {
             Ok(value) => Ok(value),
-            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(err) => panic!("quote task cancelled: {err}"),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
+    }
+
+    /// The tenant's recent CPU in cores (decayed busy seconds per second of its quotes).
+    pub fn recent_cpu(&self, tenant: &str) -> f64 {
+        self.usage.of(tenant, Instant::now())
+    }
+}
+
+type Panic = Box<dyn std::any::Any + Send>;
+
+/// Runs `work` on a thread of its own at the lowest priority. A fresh thread, because a
+/// thread may lower its priority but (unprivileged) not raise it again, so pooled threads
+/// would stay slow; a heavy tenant's quote costs milliseconds, the spawn tens of microseconds.
+async fn run_at_low_priority<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Panic> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("mandi-heavy".into())
+        .spawn(move || {
+            lower_this_threads_priority();
+            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        });
+    if let Err(err) = spawned {
+        panic!("cannot start a quote thread: {err}");
+    }
+    result.await.expect("the quote thread always answers")
+}
+
+/// Nice 19: the kernel's weight for it is about 1.5% of a normal thread's.
+const LOW_PRIORITY: i32 = 19;
+
+fn lower_this_threads_priority() {
+    // On Linux the nice value is per thread: this affects the calling thread only.
+    let this_thread = rustix::thread::gettid();
+    if let Err(err) = rustix::process::setpriority_process(Some(this_thread), LOW_PRIORITY) {
+        tracing::warn!(error = %err, "could not lower a heavy tenant's thread priority");
+    }
+}
+
+/// Each tenant's recent CPU: busy time, decaying exponentially, so the figure approximates the
+/// cores it used over the last second or so.
+#[derive(Debug, Default)]
+struct CpuUsage {
+    inner: Mutex<UsageTable>,
+}
+
+#[derive(Debug, Default)]
+struct UsageTable {
+    tenants: HashMap<String, Decaying>,
+    total: Decaying,
+    /// Forgotten tenants are dropped when the table grows past this (amortised pruning).
+    prune_at: usize,
+}
+
+/// How fast past CPU is forgotten.
+const TIME_CONSTANT: Duration = Duration::from_secs(1);
+/// Below this (cores), a tenant is never deprioritised.
+const HEAVY_FLOOR: f64 = 0.25;
+/// How many times the others' average a tenant must use to be deprioritised.
+const HEAVY_FACTOR: f64 = 2.0;
+/// Tenants whose usage decayed below this are forgotten, and not counted as active.
+const FORGOTTEN: f64 = 1e-3;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Decaying {
+    value: f64,
+    at: Option<Instant>,
+}
+
+impl Decaying {
+    fn at(self, now: Instant) -> f64 {
+        match self.at {
+            Some(at) => {
+                let elapsed = now.saturating_duration_since(at).as_secs_f64();
+                self.value * (-elapsed / TIME_CONSTANT.as_secs_f64()).exp()
+            }
+            None => 0.0,
+        }
+    }
+
+    fn add(&mut self, seconds: f64, now: Instant) {
+        self.value = self.at(now) + seconds / TIME_CONSTANT.as_secs_f64();
+        self.at = Some(now);
+    }
+}
+
+impl CpuUsage {
+    fn charge(&self, tenant: &str, busy: Duration, now: Instant) {
+        let mut table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let seconds = busy.as_secs_f64();
+        table.total.add(seconds, now);
+        table
+            .tenants
+            .entry(tenant.to_owned())
+            .or_default()
+            .add(seconds, now);
+        // Keep the table to the tenants that are using CPU now, pruning in amortised O(1).
+        if table.tenants.len() > table.prune_at {
+            table.tenants.retain(|_, usage| usage.at(now) > FORGOTTEN);
+            table.prune_at = (table.tenants.len() * 2).max(64);
+        }
+    }
+
+    fn of(&self, tenant: &str, now: Instant) -> f64 {
+        let table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        table.tenants.get(tenant).map_or(0.0, |u| u.at(now))
+    }
+
+    /// Whether `tenant` uses far more CPU than the other active tenants.
+    fn is_heavy(&self, tenant: &str, now: Instant) -> bool {
+        let table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = table.tenants.get(tenant).map_or(0.0, |u| u.at(now));
+        if mine < HEAVY_FLOOR {
+            return false;
+        }
+        let others = table
+            .tenants
+            .iter()
+            .filter(|(id, usage)| id.as_str() != tenant && usage.at(now) > FORGOTTEN)
+            .count();
+        if others == 0 {
+            return false; // alone: nobody to yield to
+        }
+        let others_average = (table.total.at(now) - mine).max(0.0) / others as f64;
+        mine > HEAVY_FACTOR * others_average
     }
 }
 
@@ -106,5 +261,59 @@ mod tests {
         assert_eq!(scheduler.run("b", || 7).await, Ok(7));
         assert_eq!(slow.await.expect("joins"), Ok(()));
         assert_eq!(scheduler.run("a", || 8).await, Ok(8));
+    }
+
+    #[test]
+    fn a_tenant_using_far_more_cpu_than_the_others_is_heavy_and_only_then() {
+        let usage = CpuUsage::default();
+        let t0 = Instant::now();
+        // Alone, any amount of CPU is fine.
+        usage.charge("spin", Duration::from_millis(1_500), t0);
+        assert!(!usage.is_heavy("spin", t0));
+        // With a light neighbour, the spinner yields; the neighbour does not.
+        usage.charge("good", Duration::from_millis(50), t0);
+        assert!(usage.is_heavy("spin", t0));
+        assert!(!usage.is_heavy("good", t0));
+        // Two tenants using alike are both fine.
+        usage.charge("good", Duration::from_millis(1_450), t0);
+        assert!(!usage.is_heavy("spin", t0));
+        assert!(!usage.is_heavy("good", t0));
+    }
+
+    #[test]
+    fn past_cpu_is_forgotten() {
+        let usage = CpuUsage::default();
+        let t0 = Instant::now();
+        usage.charge("spin", Duration::from_millis(1_000), t0);
+        usage.charge("good", Duration::from_millis(10), t0);
+        assert!(usage.is_heavy("spin", t0));
+        let later = t0 + 5 * TIME_CONSTANT;
+        assert!(usage.of("spin", later) < 0.01);
+        assert!(!usage.is_heavy("spin", later));
+    }
+
+    #[tokio::test]
+    async fn a_heavy_tenants_quote_runs_and_its_panic_reaches_the_caller() {
+        let scheduler = TenantScheduler::new(SchedulerConfig::default());
+        let now = Instant::now();
+        scheduler
+            .usage
+            .charge("spin", Duration::from_millis(900), now);
+        scheduler
+            .usage
+            .charge("good", Duration::from_millis(10), now);
+        assert!(scheduler.usage.is_heavy("spin", Instant::now()));
+        let name = scheduler
+            .run("spin", || std::thread::current().name().map(str::to_owned))
+            .await
+            .expect("runs");
+        assert_eq!(name.as_deref(), Some("mandi-heavy"));
+        let panicked = tokio::spawn(async move {
+            scheduler
+                .run("spin", || panic!("plugin pipeline bug"))
+                .await
+        })
+        .await;
+        assert!(panicked.is_err_and(|e| e.is_panic()));
     }
 }

@@ -156,6 +156,7 @@ async fn metrics_health_and_the_openapi_document() {
     for series in [
         "mandi_hook_duration_seconds_bucket{tenant=\"tira\",hook=\"pricing\",outcome=\"ok\"",
         "mandi_circuit_state{tenant=\"tira\",hook=\"pricing\"",
+        "mandi_hook_fuel_budget_used_ratio_bucket{tenant=\"tira\",hook=\"pricing\",le=\"0.001\"}",
         "mandi_checkout_duration_seconds_count{tenant=\"tira\",operation=\"quote\",result=\"ok\"}",
         "mandi_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/quotes\",status=\"200\"}",
     ] {

@@ -3,7 +3,7 @@
 //!
 //! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "oversize" | "garbage" | "file" |
 //! "env" | "network" | "clock" | "exit" | "print" | "huge-output" | "huge-error" | "long-error" |
-//! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "none"}`
+//! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "flood" | "none"}`
 //!
 //! The tests assert that each attack ends in its own clear failure kind within the limits, and
 //! that the host then serves other plugins normally.
@@ -43,6 +43,7 @@ impl Pricing for Hostile {
             "overflow" => Ok(overflow(cart)),
             "free-flood" => Ok(free_items(4_000, 1)),
             "free-units" => Ok(free_items(1, u32::MAX)),
+            "flood" => Ok(flood(cart)),
             "none" => Ok(PricingResult::default()),
             other => Err(PluginError::new("unknown-attack", other)),
         }
@@ -69,6 +70,24 @@ fn overflow(cart: &Cart) -> PricingResult {
             AdjustmentKind::PriceOverride(Money::new(i64::MAX, cart.currency.clone())),
             "MAX",
             "",
+        ));
+    }
+    result
+}
+
+/// Logs 1 MiB in 1 KiB lines, then returns ~250 KB of adjustments (each valid): as much work
+/// beside the call as the limits of a deployment that raised its log limit allow.
+fn flood(cart: &Cart) -> PricingResult {
+    let line = "x".repeat(1024);
+    for _ in 0..1024 {
+        mandi_sdk::log::info(&line);
+    }
+    let mut result = PricingResult::default();
+    for i in 0..480 {
+        result.adjust(Adjustment::order(
+            AdjustmentKind::AmountOff(Money::zero(cart.currency.clone())),
+            format!("FLOOD-{i}"),
+            "y".repeat(500),
         ));
     }
     result

@@ -3,20 +3,18 @@
 //! cart for each (the same cart, three different answers), places an order twice with one
 //! idempotency key, prints curl commands to try, and keeps serving until Ctrl-C.
 
-use std::io::{BufRead as _, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use mandi_tests::demo::{BRANDS, DemoTenant, set_up_brand};
 use mandi_tests::http::Api;
 use mandi_tests::samples::{example_hooks, sample_request};
-use mandi_tests::toolchain::{self, cargo};
+use mandi_tests::toolchain;
 use serde_json::{Value, json};
 
-use super::{root, run, step};
+use super::server::{Server, free_address, wait_ready};
+use super::{root, step};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -52,12 +50,7 @@ impl DemoArgs {
 pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let plugins = toolchain::build_plugins()?;
     step("building the mandi binary");
-    run(Command::new(cargo())
-        .args(["build", "--package", "mandi-host", "--bin", "mandi"])
-        .current_dir(root()))?;
-    let mandi = root()
-        .join("target/debug")
-        .join(format!("mandi{}", std::env::consts::EXE_SUFFIX));
+    let mandi = super::server::build_mandi(super::server::Profile::Dev)?;
 
     let dir = root().join("target/demo");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -144,106 +137,6 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         rel(&dir.join("mandi.db"))
     );
     server.wait()
-}
-
-/// The `mandi serve` child process.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(mandi: &Path, dir: &Path, listen: SocketAddr, admin: &str) -> anyhow::Result<Self> {
-        let mut child = Command::new(mandi)
-            .arg("serve")
-            .arg("--listen")
-            .arg(listen.to_string())
-            .arg("--database-url")
-            .arg(format!("sqlite://{}", dir.join("mandi.db").display()))
-            .arg("--cache-dir")
-            .arg(dir.join("cache"))
-            .env("MANDI_ADMIN_TOKEN", admin)
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting mandi serve")?;
-        let stderr = child.stderr.take().expect("piped");
-        let mut lines = BufReader::new(stderr).lines();
-        // The service announces its address once it listens; anything before is an error.
-        let mut said = Vec::new();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => match line.split_once("serving on ") {
-                    Some((_, rest)) => {
-                        break rest
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned();
-                    }
-                    None => said.push(line),
-                },
-                _ => {
-                    let status = child.wait()?;
-                    bail!("mandi serve exited ({status}):\n{}", said.join("\n"));
-                }
-            }
-        };
-        // From here on the service's own log goes to our stderr.
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                eprintln!("[mandi] {line}");
-            }
-        });
-        Ok(Self { child, base })
-    }
-
-    /// Asks the service to shut down gracefully (SIGTERM), as an orchestrator would.
-    fn stop(mut self) {
-        let terminated = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !terminated {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-
-    fn wait(mut self) -> anyhow::Result<()> {
-        let status = self.child.wait()?;
-        if !status.success() {
-            bail!("mandi serve exited ({status})");
-        }
-        Ok(())
-    }
-}
-
-/// `wanted` if it is free, else any free port on the same interface (8080 may be taken).
-fn free_address(wanted: SocketAddr) -> anyhow::Result<SocketAddr> {
-    if TcpListener::bind(wanted).is_ok() {
-        return Ok(wanted);
-    }
-    let any = TcpListener::bind(SocketAddr::new(wanted.ip(), 0))
-        .with_context(|| format!("no free port on {}", wanted.ip()))?;
-    let address = any.local_addr()?;
-    eprintln!("{wanted} is taken; using {address}");
-    Ok(address)
-}
-
-fn wait_ready(api: &Api) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if matches!(api.get("/readyz", ""), Ok((200, _))) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "mandi serve did not become ready at {} within 30 s",
-                api.base()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn print_request(request: &Value) {

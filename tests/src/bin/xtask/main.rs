@@ -4,10 +4,14 @@
 //!   HTTP API, quotes one cart for each and keeps serving (`--once`: stop after the quotes).
 //! - `test`  runs every test: the host workspace and the plugins' own (native) tests.
 //! - `bench` runs the hook latency benchmark (release build).
+//! - `noisy` runs the noisy-neighbour benchmark: one tenant's quote latency alone and beside
+//!   misbehaving neighbours, over HTTP against a release `mandi serve`.
 //!
 //! Each adds the wasm32-wasip2 target first when it is missing.
 
 mod demo;
+mod noisy;
+mod server;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -23,8 +27,11 @@ fn main() -> ExitCode {
         "demo" => demo::DemoArgs::parse(args).and_then(demo::demo),
         "test" => test(),
         "bench" => bench(),
+        "noisy" => noisy::NoisyArgs::parse(args).and_then(noisy::noisy),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench>");
+            eprintln!(
+                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|noisy [--seconds N]>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,243 @@
+//! `cargo xtask noisy`: the noisy-neighbour benchmark. A release `mandi serve` on a scratch
+//! SQLite database; a good tenant (tira's pricing plugin) quotes on 2 connections, first alone,
+//! then while another tenant's plugin misbehaves on 4 connections. Three neighbours, each
+//! measured against a fresh "alone" run just before it, reported side by side as p50/p99 and
+//! the ratio:
+//!
+//! 1. a plugin that spins ~45 ms a call (its deadline raised to 200 ms, fuel sized to ~45 ms);
+//! 2. a plugin that logs 1 MiB and returns ~250 KB of output a call (its log limit raised);
+//! 3. a plugin that spins until the default limits stop it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, ensure};
+use mandi_tests::demo::{create_tenant, deploy, set_up_brand, upload};
+use mandi_tests::http::Api;
+use mandi_tests::samples::small_request;
+use mandi_tests::toolchain;
+use serde_json::{Value, json};
+
+use super::server::{Profile, Server, build_mandi, free_address, wait_ready};
+use super::{root, step};
+
+#[derive(Debug)]
+pub struct NoisyArgs {
+    /// How long each phase (alone, beside the neighbour) runs.
+    seconds: u64,
+}
+
+impl NoisyArgs {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
+        let mut parsed = Self { seconds: 8 };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--seconds" => {
+                    parsed.seconds = args
+                        .next()
+                        .context("--seconds needs a number")?
+                        .parse()
+                        .context("--seconds needs a number")?;
+                }
+                other => anyhow::bail!("unknown argument `{other}` (expected --seconds N)"),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+const GOOD_CONNECTIONS: usize = 2;
+const NOISY_CONNECTIONS: usize = 4;
+
+pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
+    let plugins = toolchain::build_plugins()?;
+    step("building the mandi binary (release)");
+    let mandi = build_mandi(Profile::Release)?;
+    let dir = root().join("target/noisy");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let admin = "noisy-benchmark-admin-token";
+    let server = Server::start(
+        &mandi,
+        &dir,
+        free_address(SocketAddr::from(([127, 0, 0, 1], 0)))?,
+        admin,
+    )?;
+    let api = Api::new(server.base.clone());
+    wait_ready(&api)?;
+
+    let read = |name: &str| {
+        std::fs::read(plugins.join(format!("{name}.wasm")))
+            .with_context(|| format!("reading the built {name} component"))
+    };
+    let good = set_up_brand(&api, admin, "tira", &read("tira")?)?.api_key;
+    let hostile = read("hostile")?;
+    let neighbour = |id: &str, attack: &str, limits: Value| -> anyhow::Result<String> {
+        let key = create_tenant(&api, admin, id)?;
+        let digest = upload(&api, admin, id, &hostile)?;
+        deploy(
+            &api,
+            admin,
+            id,
+            &json!({
+                "hook": "pricing", "plugin": digest, "config": { "attack": attack },
+                "failure_policy": "fail-open", "limits": limits,
+            }),
+        )?;
+        Ok(key)
+    };
+
+    step("sizing the spinning plugin's fuel to ~45 ms on this machine");
+    let probe = neighbour(
+        "probe",
+        "loop",
+        json!({ "deadline_ms": 2000, "max_fuel": 500_000_000u64 }),
+    )?;
+    let (_, quote) = api.post("/v1/quotes", &probe, &small_request(), &[])?;
+    let spent_us = quote["trace"][0]["duration_us"]
+        .as_u64()
+        .unwrap_or(0)
+        .max(1);
+    let fuel_per_ms = 500_000_000 * 1_000 / spent_us;
+    let fuel_45ms = fuel_per_ms * 45;
+    println!("  {fuel_per_ms} fuel a millisecond: ~45 ms is {fuel_45ms} fuel");
+
+    let scenarios = [
+        (
+            "spins ~45 ms a call (deadline 200 ms)",
+            neighbour(
+                "spin",
+                "loop",
+                json!({ "deadline_ms": 200, "max_fuel": fuel_45ms }),
+            )?,
+        ),
+        (
+            "logs 1 MiB + returns ~250 KB a call",
+            neighbour(
+                "flood",
+                "flood",
+                json!({ "max_log_bytes": 1_100_000, "max_output_bytes": 300_000 }),
+            )?,
+        ),
+        (
+            "spins until the default limits stop it",
+            neighbour("spin-default", "loop", json!({}))?,
+        ),
+    ];
+
+    step("warming up");
+    measure(&api, &good, Duration::from_secs(2), None)?;
+
+    let phase = Duration::from_secs(args.seconds);
+    let mut rows = Vec::new();
+    for (name, noisy_key) in &scenarios {
+        step(&format!(
+            "good tenant alone, then beside a neighbour that {name}"
+        ));
+        let alone = measure(&api, &good, phase, None)?;
+        let beside = measure(&api, &good, phase, Some(noisy_key))?;
+        rows.push((*name, alone, beside));
+    }
+    server.stop();
+
+    println!(
+        "\nGood tenant's quote latency on {GOOD_CONNECTIONS} connections, alone and beside a \
+         neighbour on {NOISY_CONNECTIONS} (release build, {} s a phase):\n",
+        args.seconds
+    );
+    println!(
+        "| neighbour | alone p50 | alone p99 | beside p50 | beside p99 | p99 ratio | good quotes (alone / beside) | neighbour quotes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, alone, beside) in &rows {
+        println!(
+            "| {name} | {} | {} | {} | {} | {:.2}x | {} / {} | {} |",
+            ms(alone.p50),
+            ms(alone.p99),
+            ms(beside.p50),
+            ms(beside.p99),
+            beside.p99.as_secs_f64() / alone.p99.as_secs_f64(),
+            alone.count,
+            beside.count,
+            beside.neighbour_quotes,
+        );
+    }
+    Ok(())
+}
+
+/// Latencies of the good tenant's quotes over one phase.
+struct Phase {
+    p50: Duration,
+    p99: Duration,
+    count: usize,
+    neighbour_quotes: u64,
+}
+
+/// Quotes as the good tenant on its connections for `span`, while `neighbour` (if any) quotes
+/// on its own.
+fn measure(
+    api: &Api,
+    good: &str,
+    span: Duration,
+    neighbour: Option<&String>,
+) -> anyhow::Result<Phase> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let neighbour_quotes = Arc::new(AtomicU64::new(0));
+    let noisy: Vec<_> = neighbour
+        .into_iter()
+        .flat_map(|key| std::iter::repeat_n(key.clone(), NOISY_CONNECTIONS))
+        .map(|key| {
+            let (api, stop, count) = (api.clone(), stop.clone(), neighbour_quotes.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if api.post("/v1/quotes", &key, &small_request(), &[]).is_ok() {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let the neighbour get going (and the scheduler see it) before measuring.
+    if neighbour.is_some() {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let good_threads: Vec<_> = (0..GOOD_CONNECTIONS)
+        .map(|_| {
+            let (api, key) = (api.clone(), good.to_owned());
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let begun = Instant::now();
+                let mut times = Vec::new();
+                while begun.elapsed() < span {
+                    let started = Instant::now();
+                    let (status, quote) = api.post("/v1/quotes", &key, &small_request(), &[])?;
+                    ensure!(status == 200, "good quote failed: {quote}");
+                    times.push(started.elapsed());
+                }
+                Ok(times)
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for thread in good_threads {
+        times.extend(thread.join().expect("client thread")?);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for thread in noisy {
+        thread.join().expect("neighbour thread");
+    }
+    ensure!(!times.is_empty(), "no quotes measured");
+    times.sort();
+    let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    Ok(Phase {
+        p50: at(0.50),
+        p99: at(0.99),
+        count: times.len(),
+        neighbour_quotes: neighbour_quotes.load(Ordering::Relaxed),
+    })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1_000.0)
+}
