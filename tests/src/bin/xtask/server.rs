@@ -92,6 +92,10 @@ impl Server {
         Ok(Self { child, base })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Asks the service to shut down gracefully (SIGTERM), as an orchestrator would.
     pub fn stop(mut self) {
         let terminated = Command::new("kill")
