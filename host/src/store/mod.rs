@@ -33,7 +33,7 @@ pub use catalog::{Node, Product};
 pub use orders::{NewOrder, OrderRecord, Placed, Reservation};
 pub use outbox::{EventRecord, NewEvent};
 pub use plugins::{DeploymentRecord, DeploymentStatus, NewDeployment, PluginRecord};
-pub use runs::{RunFilter, RunRecord};
+pub use runs::{RunFilter, RunRecord, RunsNotStored};
 pub use tenants::{ApiKeyRecord, Tenant};
 pub use watch::{DeploymentChange, DeploymentWatch};
 
@@ -56,6 +56,26 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// True when the database answered and refused the statement (a value it cannot store, a
+    /// constraint), as opposed to not answering at all: retrying the same statement is futile,
+    /// retrying others is not.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(_)))
+    }
+}
+
+/// `text` as every backend can store it: PostgreSQL's text types cannot hold U+0000, so each is
+/// replaced by U+FFFD (the replacement character). For text the service does not control, such
+/// as what plugins log or say in their errors.
+pub fn storable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, flag, from_json, json};
+use super::{Result, Store, StoreError, flag, from_json, json};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
@@ -48,9 +48,54 @@ pub struct RunFilter {
     pub limit: Option<u32>,
 }
 
+/// Runs a batch could not store, and why.
+#[derive(Debug)]
+pub struct RunsNotStored {
+    /// Positions in the batch of the runs that were not stored.
+    pub runs: Vec<usize>,
+    /// The last error met.
+    pub cause: StoreError,
+}
+
 impl Store {
-    /// Records a batch of runs, which may be of several tenants (system scope).
-    pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<()> {
+    /// Records a batch of runs, which may be of several tenants (system scope), in one
+    /// transaction. When the database refuses the batch (a value it cannot store, a constraint),
+    /// each run is tried on its own, so the run at fault costs only itself and never the other
+    /// runs or tenants of its batch. A database that cannot be reached loses the batch whole.
+    pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<(), RunsNotStored> {
+        let refused = match self.insert_run_batch(runs).await {
+            Ok(()) => return Ok(()),
+            Err(err) if err.is_refusal() => err,
+            Err(cause) => {
+                return Err(RunsNotStored {
+                    runs: (0..runs.len()).collect(),
+                    cause,
+                });
+            }
+        };
+        let mut lost = RunsNotStored {
+            runs: Vec::new(),
+            cause: refused,
+        };
+        for (i, run) in runs.iter().enumerate() {
+            if let Err(err) = self.insert_run_batch(std::slice::from_ref(run)).await {
+                let unreachable = !err.is_refusal();
+                lost.runs.push(i);
+                lost.cause = err;
+                if unreachable {
+                    lost.runs.extend(i + 1..runs.len());
+                    break;
+                }
+            }
+        }
+        if lost.runs.is_empty() {
+            Ok(())
+        } else {
+            Err(lost)
+        }
+    }
+
+    async fn insert_run_batch(&self, runs: &[RunRecord]) -> Result<()> {
         if runs.is_empty() {
             return Ok(());
         }

@@ -6,6 +6,7 @@ mod auth;
 mod checkout;
 mod demo;
 mod deployments;
+mod history;
 mod input;
 mod isolation;
 mod observability;
