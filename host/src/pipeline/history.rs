@@ -85,6 +85,7 @@ impl RecordRuns {
                     .map(|e| storable_text(&e.to_string()).into_owned()),
                 duration_us: i64::try_from(t.duration.as_micros()).unwrap_or(i64::MAX),
                 fuel_used: i64::try_from(t.fuel_used).unwrap_or(i64::MAX),
+                fuel_budget: Some(i64::try_from(t.fuel_budget).unwrap_or(i64::MAX)),
                 peak_memory_bytes: i64::try_from(t.peak_memory_bytes).unwrap_or(i64::MAX),
                 input_digest: t.input_digest.clone(),
                 logs: storable_json(serde_json::to_value(&t.logs).expect("log records serialize")),

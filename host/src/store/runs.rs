@@ -24,6 +24,8 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub duration_us: i64,
     pub fuel_used: i64,
+    /// The fuel the call was allowed (absent on runs recorded before budgets were kept).
+    pub fuel_budget: Option<i64>,
     pub peak_memory_bytes: i64,
     /// SHA-256 of the hook's input, to find identical calls and replay them.
     pub input_digest: String,
@@ -103,9 +105,9 @@ impl Store {
         for r in runs {
             sqlx::query(
                 "INSERT INTO plugin_runs (tenant_id, request_id, hook, deployment_id, plugin_digest,
-                   outcome, error_kind, error, duration_us, fuel_used, peak_memory_bytes,
-                   input_digest, logs, logs_truncated, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                   outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
+                   peak_memory_bytes, input_digest, logs, logs_truncated, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(&r.tenant_id)
             .bind(&r.request_id)
@@ -117,6 +119,7 @@ impl Store {
             .bind(&r.error)
             .bind(r.duration_us)
             .bind(r.fuel_used)
+            .bind(r.fuel_budget)
             .bind(r.peak_memory_bytes)
             .bind(&r.input_digest)
             .bind(json(&r.logs))
@@ -191,6 +194,7 @@ fn run_from(row: &AnyRow) -> Result<RunRecord> {
         error: row.try_get("error")?,
         duration_us: row.try_get("duration_us")?,
         fuel_used: row.try_get("fuel_used")?,
+        fuel_budget: row.try_get("fuel_budget")?,
         peak_memory_bytes: row.try_get("peak_memory_bytes")?,
         input_digest: row.try_get("input_digest")?,
         logs: from_json(row.try_get("logs")?, "run logs")?,

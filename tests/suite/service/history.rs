@@ -64,6 +64,7 @@ fn run(tenant: &str, error: &str) -> RunRecord {
         error: Some(error.into()),
         duration_us: 1,
         fuel_used: 1,
+        fuel_budget: Some(1),
         peak_memory_bytes: 1,
         input_digest: "sha256:00".into(),
         logs: json!([]),

@@ -57,7 +57,9 @@ async fn every_hook_call_is_recorded_filterable_and_pruned() {
             .starts_with("sha256:")
     );
     assert!(pricing["duration_us"].as_i64().expect("us") > 0);
-    assert!(pricing["fuel_used"].as_i64().expect("fuel") > 0);
+    let fuel_used = pricing["fuel_used"].as_i64().expect("fuel");
+    let fuel_budget = pricing["fuel_budget"].as_i64().expect("budget");
+    assert!(0 < fuel_used && fuel_used < fuel_budget, "{pricing}");
     assert_eq!(
         svc.get(&format!("/v1/runs/{}", pricing["id"]), &key)
             .await

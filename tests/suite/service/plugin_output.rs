@@ -101,3 +101,38 @@ async fn a_plugins_error_is_bounded_and_said_once() {
     assert_eq!(failure_kind(&reply), "invalid-output");
     assert!(reply.body.to_string().len() < 8 << 10);
 }
+
+#[tokio::test]
+async fn run_history_shows_fuel_used_against_the_budget_of_a_failed_call() {
+    let svc = TestService::start().await;
+    let key = svc.tenant("spinner").await;
+    svc.seed_catalog(&key).await;
+    let digest = svc.upload("spinner", "hostile").await;
+    let budget = 5_000_000;
+    svc.deploy(
+        "spinner",
+        "pricing",
+        &digest,
+        json!({
+            "config": { "attack": "loop" },
+            "failure_policy": "fail-closed",
+            "limits": { "max_fuel": budget },
+        }),
+    )
+    .await;
+    let quote = svc.post("/v1/quotes", &key, sample_request()).await;
+    assert_eq!(failure_kind(&quote), "fuel-exhausted", "{quote:?}");
+
+    super::eventually(|| async {
+        svc.get("/v1/runs?outcome=failed", &key)
+            .await
+            .body
+            .as_array()
+            .is_some_and(|runs| runs.len() == 1)
+    })
+    .await;
+    let run = &svc.get("/v1/runs?outcome=failed", &key).await.body[0];
+    assert_eq!(run["error_kind"], "fuel-exhausted", "{run}");
+    assert_eq!(run["fuel_budget"], budget, "{run}");
+    assert_eq!(run["fuel_used"], budget, "all of it was burnt: {run}");
+}

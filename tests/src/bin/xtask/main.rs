@@ -4,12 +4,15 @@
 //!   HTTP API, quotes one cart for each and keeps serving (`--once`: stop after the quotes).
 //! - `test`  runs every test: the host workspace and the plugins' own (native) tests.
 //! - `bench` runs the hook latency benchmark (release build).
+//! - `load` runs the quote load benchmark: quotes/s, p50 and p99 with and without plugins, over
+//!   HTTP against a release `mandi serve`, driven by wrk.
 //! - `noisy` runs the noisy-neighbour benchmark: one tenant's quote latency alone and beside
 //!   misbehaving neighbours, over HTTP against a release `mandi serve`.
 //!
 //! Each adds the wasm32-wasip2 target first when it is missing.
 
 mod demo;
+mod load;
 mod noisy;
 mod server;
 
@@ -27,10 +30,11 @@ fn main() -> ExitCode {
         "demo" => demo::DemoArgs::parse(args).and_then(demo::demo),
         "test" => test(),
         "bench" => bench(),
+        "load" => load::LoadArgs::parse(args).and_then(load::load),
         "noisy" => noisy::NoisyArgs::parse(args).and_then(noisy::noisy),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|noisy [--seconds N]>"
+                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|load [--seconds N] [--connections 2,8,16]|noisy [--seconds N]>"
             );
             return ExitCode::from(2);
         }

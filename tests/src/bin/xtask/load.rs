@@ -1,0 +1,286 @@
+//! `cargo xtask load`: the quote load benchmark. A release `mandi serve` on a scratch SQLite
+//! database with two tenants on the same sample catalog: `jiomart`, whose example component is
+//! deployed to all three hooks, and `plain`, with no plugins (the platform defaults). `wrk`
+//! drives POST /v1/quotes with the 20-line sample cart at several concurrencies, alternating the
+//! two tenants at each so both see the same machine, and the table gives quotes/s, p50, p99 and
+//! errors side by side with the ratios.
+//!
+//! wrk (Debian's `wrk`) is a long-standing HTTP load generator written in C: its event loop
+//! keeps many connections busy from two threads, so the client takes little of the 2 cores.
+//! It is installed with apt when missing.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, bail, ensure};
+use mandi_tests::demo::{create_tenant, set_up_brand};
+use mandi_tests::http::Api;
+use mandi_tests::samples::sample_request;
+use mandi_tests::toolchain;
+
+use super::server::{Profile, Server, build_mandi, free_address, wait_ready};
+use super::{root, step};
+
+#[derive(Debug)]
+pub struct LoadArgs {
+    /// How long wrk runs at each concurrency, per tenant.
+    seconds: u64,
+    /// The wrk connection counts to measure at.
+    connections: Vec<u32>,
+}
+
+impl LoadArgs {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
+        let mut parsed = Self {
+            seconds: 10,
+            connections: vec![2, 8, 16],
+        };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--seconds" => {
+                    parsed.seconds = args
+                        .next()
+                        .context("--seconds needs a number")?
+                        .parse()
+                        .context("--seconds needs a number")?;
+                }
+                "--connections" => {
+                    parsed.connections = args
+                        .next()
+                        .context("--connections needs a list, e.g. 2,8,16")?
+                        .split(',')
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()
+                        .context("--connections needs a list of numbers, e.g. 2,8,16")?;
+                }
+                other => {
+                    bail!("unknown argument `{other}` (expected --seconds N, --connections 2,8,16)")
+                }
+            }
+        }
+        ensure!(
+            parsed.connections.iter().all(|&c| c >= 2),
+            "wrk needs at least 2 connections for its 2 threads"
+        );
+        Ok(parsed)
+    }
+}
+
+/// What wrk reported for one run.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+pub fn load(args: LoadArgs) -> anyhow::Result<()> {
+    let wrk = ensure_wrk()?;
+    let plugins = toolchain::build_plugins()?;
+    step("building the mandi binary (release)");
+    let mandi = build_mandi(Profile::Release)?;
+    let dir = root().join("target/load");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let admin = "load-benchmark-admin-token";
+    let server = Server::start(
+        &mandi,
+        &dir,
+        free_address(SocketAddr::from(([127, 0, 0, 1], 0)))?,
+        admin,
+    )?;
+    let api = Api::new(server.base.clone());
+    wait_ready(&api)?;
+
+    let jiomart = std::fs::read(plugins.join("jiomart.wasm")).context("the built jiomart")?;
+    let with_plugins = set_up_brand(&api, admin, "jiomart", &jiomart)?.api_key;
+    let without = create_tenant(&api, admin, "plain")?;
+    let body = serde_json::to_string(&sample_request())?;
+    for key in [&with_plugins, &without] {
+        let (status, quote) = api.post("/v1/quotes", key, &sample_request(), &[])?;
+        ensure!(status == 200, "the sample cart does not quote: {quote}");
+    }
+
+    let url = format!("{}/v1/quotes", server.base);
+    let wrk_run = |key: &str, connections: u32, seconds: u64| -> anyhow::Result<Run> {
+        let script = dir.join(format!("quote-{}.lua", &key[..8.min(key.len())]));
+        write_script(&script, key, &body)?;
+        run_wrk(&wrk, &url, &script, connections, seconds)
+    };
+
+    step("warming up (both tenants)");
+    wrk_run(&with_plugins, 4, 3)?;
+    wrk_run(&without, 4, 3)?;
+
+    let mut rows = Vec::new();
+    for &connections in &args.connections {
+        step(&format!(
+            "{connections} connections: with plugins, then without"
+        ));
+        let with = wrk_run(&with_plugins, connections, args.seconds)?;
+        let none = wrk_run(&without, connections, args.seconds)?;
+        rows.push((connections, with, none));
+    }
+    server.stop();
+
+    println!(
+        "\nPOST /v1/quotes, 20-line sample cart, wrk -t2 for {} s a cell (release build):\n",
+        args.seconds
+    );
+    println!(
+        "| connections | jiomart plugins on 3 hooks | same catalog, no plugins | throughput ratio | p99 ratio |"
+    );
+    println!("|---|---|---|---|---|");
+    for (connections, with, none) in &rows {
+        println!(
+            "| {connections} | {} | {} | {:.2}x | {:.2}x |",
+            cell(with),
+            cell(none),
+            with.per_second / none.per_second,
+            with.p99_ms / none.p99_ms,
+        );
+    }
+    Ok(())
+}
+
+fn cell(run: &Run) -> String {
+    format!(
+        "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        run.per_second, run.p50_ms, run.p99_ms, run.errors
+    )
+}
+
+/// wrk's path, installing Debian's package when it is missing.
+fn ensure_wrk() -> anyhow::Result<String> {
+    let found = |name: &str| {
+        Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty())
+    };
+    if !found("wrk") {
+        step("installing wrk (apt)");
+        let status = Command::new("apt-get")
+            .args(["install", "-y", "-q", "wrk"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("running apt-get to install wrk")?;
+        ensure!(
+            status.success() && found("wrk"),
+            "could not install wrk; install it (`apt-get install wrk`) and re-run"
+        );
+    }
+    Ok("wrk".to_owned())
+}
+
+/// wrk's Lua hook: every request is the quote POST with the tenant's key.
+fn write_script(path: &Path, key: &str, body: &str) -> anyhow::Result<()> {
+    // Lua long brackets take the JSON as is; the level is chosen so the body cannot close it.
+    let script = format!(
+        "wrk.method = \"POST\"\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         wrk.headers[\"Authorization\"] = \"Bearer {key}\"\n\
+         wrk.body = [==[{body}]==]\n"
+    );
+    ensure!(!body.contains("]==]"), "the body would end the Lua string");
+    std::fs::write(path, script).with_context(|| format!("writing {}", path.display()))
+}
+
+fn run_wrk(
+    wrk: &str,
+    url: &str,
+    script: &Path,
+    connections: u32,
+    seconds: u64,
+) -> anyhow::Result<Run> {
+    let output = Command::new(wrk)
+        .args(["-t2", "--latency"])
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("-s")
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    ensure!(output.status.success(), "wrk failed: {text}");
+    parse_wrk(&text).with_context(|| format!("reading wrk's report:\n{text}"))
+}
+
+/// Reads throughput, the latency percentiles and the error counts from wrk's `--latency` report.
+fn parse_wrk(text: &str) -> anyhow::Result<Run> {
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let per_second = field("Requests/sec:").context("no Requests/sec")?.parse()?;
+    let p50_ms = duration_ms(field("50%").context("no p50")?)?;
+    let p99_ms = duration_ms(field("99%").context("no p99")?)?;
+    let non_2xx: u64 = field("Non-2xx or 3xx responses:")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(0);
+    // "Socket errors: connect 0, read 0, write 0, timeout 0"
+    let socket: u64 = field("Socket errors:")
+        .map(|s| {
+            s.split(',')
+                .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    Ok(Run {
+        per_second,
+        p50_ms,
+        p99_ms,
+        errors: non_2xx + socket,
+    })
+}
+
+/// wrk prints durations as e.g. `812.00us`, `1.80ms`, `1.02s`.
+fn duration_ms(text: &str) -> anyhow::Result<f64> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .context("a duration without a unit")?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse()?;
+    Ok(match unit {
+        "us" => number / 1_000.0,
+        "ms" => number,
+        "s" => number * 1_000.0,
+        "m" => number * 60_000.0,
+        other => bail!("unknown duration unit `{other}`"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_wrk_report() {
+        let report = "Running 2s test @ http://127.0.0.1:1/v1/quotes
+  2 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.80ms    2.10ms  30.00ms   80.00%
+  Latency Distribution
+     50%    5.80ms
+     75%    7.00ms
+     90%    8.50ms
+     99%  812.00us
+  2712 requests in 2.00s, 3.10MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   1356.12
+Transfer/sec:      1.55MB
+";
+        let run = parse_wrk(report).expect("parses");
+        assert_eq!(run.per_second, 1356.12);
+        assert_eq!(run.p50_ms, 5.8);
+        assert_eq!(run.p99_ms, 0.812);
+        assert_eq!(run.errors, 7);
+    }
+}
