@@ -66,6 +66,24 @@ impl StoreError {
     }
 }
 
+/// Takes the next `count` numbers of the tenant's counter `name` (`event`, `run`) in `tx`;
+/// returns the last of them (the first is `last - count + 1`). Numbers are the tenant's own:
+/// another tenant's activity never shows in them. On PostgreSQL the counter row stays locked
+/// until `tx` ends, so the tenant's writers take their numbers in turn and none is skipped.
+async fn take_numbers(tx: &mut Tx, tenant: &str, name: &str, count: i64) -> Result<i64> {
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO tenant_counters (tenant_id, name, value) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_counters.value + excluded.value
+         RETURNING value",
+    )
+    .bind(tenant)
+    .bind(name)
+    .bind(count)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(last)
+}
+
 /// `text` as every backend can store it: PostgreSQL's text types cannot hold U+0000, so each is
 /// replaced by U+FFFD (the replacement character). For text the service does not control, such
 /// as what plugins log or say in their errors.

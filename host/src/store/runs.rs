@@ -1,14 +1,17 @@
 //! Plugin run history: one row per hook call, kept for the retention period.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError, flag, from_json, json};
+use super::{Result, Store, StoreError, flag, from_json, json, take_numbers};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
-    /// Assigned on insert; 0 before.
+    /// The tenant's own run number, 1, 2, 3, ..., assigned on insert (0 before): other
+    /// tenants' runs never show in it.
     pub id: i64,
     #[serde(skip)]
     pub tenant_id: String,
@@ -102,14 +105,27 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.system_tx(true).await?;
+        // Each tenant's runs take the next numbers of its own counter, in batch order.
+        let mut per_tenant: BTreeMap<&str, i64> = BTreeMap::new();
         for r in runs {
+            *per_tenant.entry(&r.tenant_id).or_default() += 1;
+        }
+        let mut next = BTreeMap::new();
+        for (tenant, count) in per_tenant {
+            let last = take_numbers(&mut tx, tenant, "run", count).await?;
+            next.insert(tenant, last - count + 1);
+        }
+        for r in runs {
+            let number = next.get_mut(r.tenant_id.as_str()).expect("counted above");
             sqlx::query(
-                "INSERT INTO plugin_runs (tenant_id, request_id, hook, deployment_id, plugin_digest,
-                   outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
+                "INSERT INTO plugin_runs (tenant_id, number, request_id, hook, deployment_id,
+                   plugin_digest, outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
                    peak_memory_bytes, input_digest, logs, logs_truncated, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17)",
             )
             .bind(&r.tenant_id)
+            .bind(*number)
             .bind(&r.request_id)
             .bind(&r.hook)
             .bind(&r.deployment_id)
@@ -127,6 +143,7 @@ impl Store {
             .bind(r.created_at)
             .execute(&mut *tx)
             .await?;
+            *number += 1;
         }
         tx.commit().await?;
         Ok(())
@@ -141,8 +158,8 @@ impl Store {
                AND (CAST($3 AS TEXT) IS NULL OR outcome = $3)
                AND (CAST($4 AS TEXT) IS NULL OR deployment_id = $4)
                AND (CAST($5 AS TEXT) IS NULL OR request_id = $5)
-               AND (CAST($6 AS BIGINT) IS NULL OR id < $6)
-             ORDER BY id DESC LIMIT $7",
+               AND (CAST($6 AS BIGINT) IS NULL OR number < $6)
+             ORDER BY number DESC LIMIT $7",
         )
         .bind(tenant)
         .bind(&filter.hook)
@@ -159,7 +176,7 @@ impl Store {
 
     pub async fn run(&self, tenant: &str, id: i64) -> Result<Option<RunRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
-        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = $1 AND id = $2")
+        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = $1 AND number = $2")
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -183,7 +200,7 @@ impl Store {
 
 fn run_from(row: &AnyRow) -> Result<RunRecord> {
     Ok(RunRecord {
-        id: row.try_get("id")?,
+        id: row.try_get("number")?,
         tenant_id: row.try_get("tenant_id")?,
         request_id: row.try_get("request_id")?,
         hook: row.try_get("hook")?,

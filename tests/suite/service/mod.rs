@@ -7,6 +7,7 @@ mod checkout;
 mod demo;
 mod deployments;
 mod history;
+mod ids;
 mod input;
 mod isolation;
 mod observability;
