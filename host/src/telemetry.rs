@@ -104,7 +104,9 @@ pub fn http_request(method: &str, route: &str, status: u16, took: Duration) {
     metrics::histogram!("mandi_http_request_duration_seconds", &labels).record(took.as_secs_f64());
 }
 
-/// Run records dropped because the history writer fell behind.
-pub fn runs_dropped(count: u64) {
-    metrics::counter!("mandi_plugin_runs_dropped_total").increment(count);
+/// A tenant's run records that were not stored: the history writer fell behind, or the
+/// database refused or could not be reached.
+pub fn runs_dropped(tenant: &str, count: u64) {
+    metrics::counter!("mandi_plugin_runs_dropped_total", "tenant" => tenant.to_owned())
+        .increment(count);
 }

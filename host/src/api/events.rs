@@ -1,6 +1,7 @@
 //! The tenant's event stream (server-sent events): `order.placed`, `plugin.uploaded`,
-//! `plugin.deployed`, `plugin.rolled-back`. Each event's SSE id is its outbox position, so a
-//! client that reconnects with `Last-Event-ID` gets what it missed, then live events.
+//! `plugin.deployed`, `plugin.rolled-back`. Each event's SSE id is the tenant's own event
+//! number (1, 2, 3, ...: other tenants' events never show in it), so a client that reconnects
+//! with `Last-Event-ID` gets what it missed, then live events.
 
 use std::convert::Infallible;
 
@@ -40,7 +41,7 @@ pub async fn stream(
         ),
     };
     // Subscribe first, then read how far the bus has got: events up to there are replayed
-    // from the outbox, later ones arrive live, and the sequence filter drops what both deliver.
+    // from the outbox, later ones arrive live, and the position filter drops what both deliver.
     let live = BroadcastStream::new(state.events().subscribe());
     let tailed = state.events().tailed();
     let replay = match after {
@@ -55,16 +56,16 @@ pub async fn stream(
     // A full page may not reach `tailed`: end after it, and the client's reconnect (with the
     // last id it got) continues the replay, instead of skipping to live events.
     let full_page = replay.len() == REPLAY_LIMIT as usize;
-    let mut last_seq = match replay.last() {
-        Some(event) if full_page => event.seq,
-        _ => tailed.max(after.unwrap_or(i64::MIN)),
+    let mut last_position = match replay.last() {
+        Some(event) if full_page => event.position,
+        _ => tailed,
     };
     let live = live.take(if full_page { 0 } else { usize::MAX });
     let tenant_id = tenant.id;
     let live = live.filter_map(move |received| {
         let item = match received {
-            Ok(event) if event.tenant_id == tenant_id && event.seq > last_seq => {
-                last_seq = event.seq;
+            Ok(event) if event.tenant_id == tenant_id && event.position > last_position => {
+                last_position = event.position;
                 Some(sse_event(&event))
             }
             Ok(_) => None,

@@ -8,6 +8,7 @@ mod catalog;
 mod checkout;
 mod error;
 mod events;
+mod input;
 mod ops;
 mod runs;
 
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +27,7 @@ use utoipa::OpenApi;
 
 pub use auth::{Admin, TenantAuth};
 pub use error::{ApiError, ApiResult, ErrorBody};
+pub use input::ApiJson;
 
 use crate::events::EventBus;
 use crate::pipeline::Checkout;
@@ -171,6 +173,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(input::refuse_nul_in_uri))
         .layer(middleware::from_fn(observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::new(
@@ -219,17 +222,6 @@ async fn observe(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     response
-}
-
-/// `Json` whose rejections are [`ApiError`]s.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
-impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
 }
 
 /// The OpenAPI document, generated from the handlers and types.

@@ -1,6 +1,6 @@
 //! Event delivery. Two loops run on every node:
 //!
-//! - the **tail** follows the outbox by sequence number, whichever node wrote the events, and
+//! - the **tail** follows the outbox by position, whichever node wrote the events, and
 //!   feeds the in-process bus that this node's tenant event streams subscribe to;
 //! - the **relay** marks events relayed, first publishing them to NATS JetStream when one is
 //!   configured (any node's relay may do it: the stream deduplicates by event id).
@@ -33,8 +33,8 @@ pub struct EventBus {
     sender: broadcast::Sender<Arc<EventRecord>>,
     wake_relay: Arc<Notify>,
     wake_tail: Arc<Notify>,
-    /// The highest seq the tail has put on the bus: streams replay up to it from the outbox
-    /// and take what is above it live.
+    /// The highest outbox position the tail has put on the bus: streams replay up to it from
+    /// the outbox and take what is above it live.
     tailed: Arc<AtomicI64>,
     /// The external broker, when configured.
     sink: Option<JetStreamSink>,
@@ -81,7 +81,7 @@ impl EventBus {
         self.wake_relay.notify_one();
     }
 
-    /// The highest seq on the bus so far.
+    /// The highest outbox position on the bus so far.
     pub fn tailed(&self) -> i64 {
         self.tailed.load(Ordering::SeqCst)
     }
@@ -113,11 +113,11 @@ impl EventBus {
 
     /// Puts every event above the cursor on the bus. The cursor moves *before* the events are
     /// sent: a stream subscribes to the bus first and then replays up to the cursor from the
-    /// outbox, so it gets each event from one or the other (both: it drops the repeat by seq).
+    /// outbox, so it gets each event from one or the other (both: it drops the repeat by position).
     async fn tail_once(&self, store: &Store) -> crate::store::Result<()> {
         loop {
             let batch = store.events_since(self.tailed(), RELAY_BATCH).await?;
-            let Some(last) = batch.last().map(|e| e.seq) else {
+            let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(());
             };
             self.tailed.store(last, Ordering::SeqCst);
@@ -161,7 +161,7 @@ impl EventBus {
         let mut relayed = 0;
         loop {
             let batch = store.pending_events(RELAY_BATCH).await?;
-            let Some(last) = batch.last().map(|e| e.seq) else {
+            let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(relayed);
             };
             if let Some(sink) = &self.sink {

@@ -1,12 +1,18 @@
 //! Plugin run history: every hook call of every checkout becomes a run record, written in
 //! batches by a background task so recording never adds a database write to a checkout's
 //! latency. Records still queued at shutdown are flushed before the store closes.
+//!
+//! What a plugin logged or said in its error is untrusted text: it is made storable before it
+//! is queued, and a batch the database still refuses is written run by run, so one tenant's
+//! run can never cost another tenant's runs their history.
+
+use std::collections::BTreeMap;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::HookTrace;
-use crate::store::{RunRecord, Store};
+use crate::store::{RunRecord, Store, storable_text};
 
 /// Runs queued beyond this are dropped (and counted) rather than growing memory without bound.
 const QUEUE_CAPACITY: usize = 10_000;
@@ -73,27 +79,68 @@ impl RecordRuns {
                 plugin_digest: source.plugin.clone(),
                 outcome: t.outcome.to_owned(),
                 error_kind: t.error.as_ref().map(|e| e.kind().to_owned()),
-                error: t.error.as_ref().map(ToString::to_string),
+                error: t
+                    .error
+                    .as_ref()
+                    .map(|e| storable_text(&e.to_string()).into_owned()),
                 duration_us: i64::try_from(t.duration.as_micros()).unwrap_or(i64::MAX),
                 fuel_used: i64::try_from(t.fuel_used).unwrap_or(i64::MAX),
                 fuel_budget: Some(i64::try_from(t.fuel_budget).unwrap_or(i64::MAX)),
                 peak_memory_bytes: i64::try_from(t.peak_memory_bytes).unwrap_or(i64::MAX),
                 input_digest: t.input_digest.clone(),
-                logs: serde_json::to_value(&t.logs).expect("log records serialize"),
+                logs: storable_json(serde_json::to_value(&t.logs).expect("log records serialize")),
                 logs_truncated: t.logs_truncated,
                 created_at: now,
             };
             if self.queue.try_send(record).is_err() {
-                crate::telemetry::runs_dropped(1);
+                crate::telemetry::runs_dropped(tenant, 1);
             }
         }
     }
 }
 
 async fn write(store: &Store, batch: &mut Vec<RunRecord>) {
-    if let Err(err) = store.insert_runs(batch).await {
-        tracing::error!(error = %err, runs = batch.len(), "could not record plugin runs");
-        crate::telemetry::runs_dropped(batch.len() as u64);
+    if let Err(lost) = store.insert_runs(batch).await {
+        let mut per_tenant: BTreeMap<&str, u64> = BTreeMap::new();
+        for &i in &lost.runs {
+            *per_tenant.entry(batch[i].tenant_id.as_str()).or_default() += 1;
+        }
+        tracing::error!(
+            error = %lost.cause, runs = lost.runs.len(), batch = batch.len(), tenants = ?per_tenant,
+            "could not record plugin runs"
+        );
+        for (tenant, count) in per_tenant {
+            crate::telemetry::runs_dropped(tenant, count);
+        }
     }
     batch.clear();
+}
+
+/// Every string in `value` (keys too) made storable.
+fn storable_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(storable_text(&text).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(storable_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (storable_text(&k).into_owned(), storable_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storable_json;
+
+    #[test]
+    fn nul_in_logged_text_is_replaced_wherever_it_is() {
+        let logs = serde_json::json!([{ "message": "a\u{0}b", "fields": [["k\u{0}", "v"]] }]);
+        assert_eq!(
+            storable_json(logs),
+            serde_json::json!([{ "message": "a\u{FFFD}b", "fields": [["k\u{FFFD}", "v"]] }])
+        );
+    }
 }

@@ -33,7 +33,7 @@ pub use catalog::{Node, Product};
 pub use orders::{NewOrder, OrderRecord, Placed, Reservation};
 pub use outbox::{EventRecord, NewEvent};
 pub use plugins::{DeploymentRecord, DeploymentStatus, NewDeployment, PluginRecord};
-pub use runs::{RunFilter, RunRecord};
+pub use runs::{RunFilter, RunRecord, RunsNotStored};
 pub use tenants::{ApiKeyRecord, Tenant};
 pub use watch::{DeploymentChange, DeploymentWatch};
 
@@ -56,6 +56,44 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// True when the database answered and refused the statement (a value it cannot store, a
+    /// constraint), as opposed to not answering at all: retrying the same statement is futile,
+    /// retrying others is not.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(_)))
+    }
+}
+
+/// Takes the next `count` numbers of the tenant's counter `name` (`event`, `run`) in `tx`;
+/// returns the last of them (the first is `last - count + 1`). Numbers are the tenant's own:
+/// another tenant's activity never shows in them. On PostgreSQL the counter row stays locked
+/// until `tx` ends, so the tenant's writers take their numbers in turn and none is skipped.
+async fn take_numbers(tx: &mut Tx, tenant: &str, name: &str, count: i64) -> Result<i64> {
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO tenant_counters (tenant_id, name, value) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_counters.value + excluded.value
+         RETURNING value",
+    )
+    .bind(tenant)
+    .bind(name)
+    .bind(count)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(last)
+}
+
+/// `text` as every backend can store it: PostgreSQL's text types cannot hold U+0000, so each is
+/// replaced by U+FFFD (the replacement character). For text the service does not control, such
+/// as what plugins log or say in their errors.
+pub fn storable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {

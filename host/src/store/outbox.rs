@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Result, Store, Tx, from_json, json};
+use super::{Backend, Result, Store, Tx, from_json, json, take_numbers};
 
 /// An event about to be written with its change.
 #[derive(Debug, Clone)]
@@ -18,8 +18,13 @@ pub struct NewEvent {
 /// An event as stored and delivered.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
-    /// Position in the outbox: increasing, so a consumer resumes after the last it saw.
+    /// The tenant's own event number, 1, 2, 3, ...: a consumer resumes after the last it saw
+    /// (the SSE id), and other tenants' events never show in it.
     pub seq: i64,
+    /// Position in the outbox across tenants: what the relay and the tail follow. Internal.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub position: i64,
     /// Unique id, stable across redeliveries.
     pub id: String,
     pub tenant_id: String,
@@ -30,12 +35,14 @@ pub struct EventRecord {
 }
 
 pub(super) async fn insert_event(tx: &mut Tx, tenant: &str, event: &NewEvent) -> Result<()> {
+    let tenant_seq = take_numbers(tx, tenant, "event", 1).await?;
     sqlx::query(
-        "INSERT INTO outbox (id, tenant_id, kind, payload, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO outbox (id, tenant_id, tenant_seq, kind, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(tenant)
+    .bind(tenant_seq)
     .bind(event.kind)
     .bind(json(&event.payload))
     .bind(super::now_ms())
@@ -73,20 +80,20 @@ impl Store {
         Ok(tx)
     }
 
-    /// Marks events relayed up to and including `seq`, of every tenant.
-    pub async fn mark_relayed(&self, up_to_seq: i64) -> Result<()> {
+    /// Marks events relayed up to and including outbox position `up_to`, of every tenant.
+    pub async fn mark_relayed(&self, up_to: i64) -> Result<()> {
         let mut tx = self.system_tx(true).await?;
         sqlx::query("UPDATE outbox SET relayed_at = $1 WHERE relayed_at IS NULL AND seq <= $2")
             .bind(super::now_ms())
-            .bind(up_to_seq)
+            .bind(up_to)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// A tenant's events after `seq` up to and including `up_to`, oldest first: what a
-    /// reconnecting stream replays.
+    /// A tenant's events after its event number `seq`, up to and including outbox position
+    /// `up_to`, oldest first: what a reconnecting stream replays.
     pub async fn events_after(
         &self,
         tenant: &str,
@@ -96,8 +103,8 @@ impl Store {
     ) -> Result<Vec<EventRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM outbox WHERE tenant_id = $1 AND seq > $2 AND seq <= $3
-             ORDER BY seq LIMIT $4",
+            "SELECT * FROM outbox WHERE tenant_id = $1 AND tenant_seq > $2 AND seq <= $3
+             ORDER BY tenant_seq LIMIT $4",
         )
         .bind(tenant)
         .bind(seq)
@@ -109,12 +116,12 @@ impl Store {
         rows.iter().map(event_from).collect()
     }
 
-    /// Every tenant's events after `seq`, oldest first, with no gap: what a node's event
-    /// streams are fed from, whichever node wrote them.
-    pub async fn events_since(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
+    /// Every tenant's events after outbox position `position`, oldest first, with no gap: what
+    /// a node's event streams are fed from, whichever node wrote them.
+    pub async fn events_since(&self, position: i64, limit: u32) -> Result<Vec<EventRecord>> {
         let mut tx = self.gap_free_outbox_tx().await?;
         let rows = sqlx::query("SELECT * FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(seq)
+            .bind(position)
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
@@ -122,7 +129,7 @@ impl Store {
         rows.iter().map(event_from).collect()
     }
 
-    /// The highest event seq written so far (0 for none).
+    /// The highest outbox position written so far (0 for none).
     pub async fn last_event_seq(&self) -> Result<i64> {
         let mut tx = self.system_tx(false).await?;
         let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox")
@@ -135,7 +142,8 @@ impl Store {
 
 fn event_from(row: &AnyRow) -> Result<EventRecord> {
     Ok(EventRecord {
-        seq: row.try_get("seq")?,
+        seq: row.try_get("tenant_seq")?,
+        position: row.try_get("seq")?,
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         kind: row.try_get("kind")?,

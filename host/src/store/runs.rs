@@ -1,14 +1,17 @@
 //! Plugin run history: one row per hook call, kept for the retention period.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, flag, from_json, json};
+use super::{Result, Store, StoreError, flag, from_json, json, take_numbers};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
-    /// Assigned on insert; 0 before.
+    /// The tenant's own run number, 1, 2, 3, ..., assigned on insert (0 before): other
+    /// tenants' runs never show in it.
     pub id: i64,
     #[serde(skip)]
     pub tenant_id: String,
@@ -50,21 +53,79 @@ pub struct RunFilter {
     pub limit: Option<u32>,
 }
 
+/// Runs a batch could not store, and why.
+#[derive(Debug)]
+pub struct RunsNotStored {
+    /// Positions in the batch of the runs that were not stored.
+    pub runs: Vec<usize>,
+    /// The last error met.
+    pub cause: StoreError,
+}
+
 impl Store {
-    /// Records a batch of runs, which may be of several tenants (system scope).
-    pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<()> {
+    /// Records a batch of runs, which may be of several tenants (system scope), in one
+    /// transaction. When the database refuses the batch (a value it cannot store, a constraint),
+    /// each run is tried on its own, so the run at fault costs only itself and never the other
+    /// runs or tenants of its batch. A database that cannot be reached loses the batch whole.
+    pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<(), RunsNotStored> {
+        let refused = match self.insert_run_batch(runs).await {
+            Ok(()) => return Ok(()),
+            Err(err) if err.is_refusal() => err,
+            Err(cause) => {
+                return Err(RunsNotStored {
+                    runs: (0..runs.len()).collect(),
+                    cause,
+                });
+            }
+        };
+        let mut lost = RunsNotStored {
+            runs: Vec::new(),
+            cause: refused,
+        };
+        for (i, run) in runs.iter().enumerate() {
+            if let Err(err) = self.insert_run_batch(std::slice::from_ref(run)).await {
+                let unreachable = !err.is_refusal();
+                lost.runs.push(i);
+                lost.cause = err;
+                if unreachable {
+                    lost.runs.extend(i + 1..runs.len());
+                    break;
+                }
+            }
+        }
+        if lost.runs.is_empty() {
+            Ok(())
+        } else {
+            Err(lost)
+        }
+    }
+
+    async fn insert_run_batch(&self, runs: &[RunRecord]) -> Result<()> {
         if runs.is_empty() {
             return Ok(());
         }
         let mut tx = self.system_tx(true).await?;
+        // Each tenant's runs take the next numbers of its own counter, in batch order.
+        let mut per_tenant: BTreeMap<&str, i64> = BTreeMap::new();
         for r in runs {
+            *per_tenant.entry(&r.tenant_id).or_default() += 1;
+        }
+        let mut next = BTreeMap::new();
+        for (tenant, count) in per_tenant {
+            let last = take_numbers(&mut tx, tenant, "run", count).await?;
+            next.insert(tenant, last - count + 1);
+        }
+        for r in runs {
+            let number = next.get_mut(r.tenant_id.as_str()).expect("counted above");
             sqlx::query(
-                "INSERT INTO plugin_runs (tenant_id, request_id, hook, deployment_id, plugin_digest,
-                   outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
+                "INSERT INTO plugin_runs (tenant_id, number, request_id, hook, deployment_id,
+                   plugin_digest, outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
                    peak_memory_bytes, input_digest, logs, logs_truncated, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17)",
             )
             .bind(&r.tenant_id)
+            .bind(*number)
             .bind(&r.request_id)
             .bind(&r.hook)
             .bind(&r.deployment_id)
@@ -82,6 +143,7 @@ impl Store {
             .bind(r.created_at)
             .execute(&mut *tx)
             .await?;
+            *number += 1;
         }
         tx.commit().await?;
         Ok(())
@@ -96,8 +158,8 @@ impl Store {
                AND (CAST($3 AS TEXT) IS NULL OR outcome = $3)
                AND (CAST($4 AS TEXT) IS NULL OR deployment_id = $4)
                AND (CAST($5 AS TEXT) IS NULL OR request_id = $5)
-               AND (CAST($6 AS BIGINT) IS NULL OR id < $6)
-             ORDER BY id DESC LIMIT $7",
+               AND (CAST($6 AS BIGINT) IS NULL OR number < $6)
+             ORDER BY number DESC LIMIT $7",
         )
         .bind(tenant)
         .bind(&filter.hook)
@@ -114,7 +176,7 @@ impl Store {
 
     pub async fn run(&self, tenant: &str, id: i64) -> Result<Option<RunRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
-        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = $1 AND id = $2")
+        let row = sqlx::query("SELECT * FROM plugin_runs WHERE tenant_id = $1 AND number = $2")
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -138,7 +200,7 @@ impl Store {
 
 fn run_from(row: &AnyRow) -> Result<RunRecord> {
     Ok(RunRecord {
-        id: row.try_get("id")?,
+        id: row.try_get("number")?,
         tenant_id: row.try_get("tenant_id")?,
         request_id: row.try_get("request_id")?,
         hook: row.try_get("hook")?,

@@ -314,3 +314,124 @@ async fn bad_uploads_and_deployments_are_refused_clearly() {
         (StatusCode::CONFLICT, "already-exists")
     );
 }
+
+/// PostgreSQL cannot store U+0000 in text: every way one can arrive (a JSON string, a path
+/// segment, a query parameter) is refused at the edge with one code, on both backends, and
+/// nothing is written.
+#[tokio::test]
+async fn a_nul_character_anywhere_is_refused_and_writes_nothing() {
+    let svc = TestService::start().await;
+    let key = svc.brand("jiomart").await;
+    let products_before = svc.get("/v1/products", &key).await.body;
+    let nodes_before = svc.get("/v1/nodes", &key).await.body;
+    let tenants_before = svc.get("/admin/tenants", ADMIN).await.body;
+    let product = json!({ "sku": "RICE-BASMATI-5KG", "title": "Rice\u{0}", "price_minor": 1, "currency": "INR" });
+    let node = json!({ "id": "N-NUL", "kind": "store", "pincode": "4000\u{0}01" });
+    let bodies = [
+        (
+            Method::POST,
+            "/v1/quotes",
+            json!({ "lines": [{ "sku": "RICE\u{0}", "quantity": 1 }] }),
+        ),
+        (
+            Method::POST,
+            "/v1/quotes",
+            json!({ "lines": [{ "sku": "RICE-BASMATI-5KG", "quantity": 1 }], "shipping_address": { "pincode": "40\u{0}" } }),
+        ),
+        (
+            Method::POST,
+            "/v1/quotes",
+            json!({ "lines": [{ "sku": "RICE-BASMATI-5KG", "quantity": 1 }], "attributes": { "k\u{0}": "v" } }),
+        ),
+        (
+            Method::POST,
+            "/v1/products",
+            json!({ "products": [product] }),
+        ),
+        (
+            Method::PUT,
+            "/v1/products/RICE-BASMATI-5KG",
+            product.clone(),
+        ),
+        (Method::POST, "/v1/nodes", json!({ "nodes": [node] })),
+        (Method::PUT, "/v1/nodes/N-NUL", node.clone()),
+        (
+            Method::POST,
+            "/admin/tenants",
+            json!({ "id": "nul", "name": "N\u{0}", "currency": "INR" }),
+        ),
+        (
+            Method::POST,
+            "/admin/tenants",
+            json!({ "id": "nul", "name": "N", "currency": "INR", "time_zone": "Asia/Kolkata\u{0}" }),
+        ),
+        (
+            Method::POST,
+            "/admin/tenants/jiomart/deployments",
+            json!({ "hook": "pricing\u{0}", "plugin": "sha256:00" }),
+        ),
+    ];
+    for (method, path, body) in bodies {
+        let caller = if path.starts_with("/admin") {
+            ADMIN
+        } else {
+            &key
+        };
+        let reply = svc
+            .call(method.clone(), path, Some(caller), Some(body.clone()))
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid-character"),
+            "{method} {path} {body}: {reply:?}"
+        );
+    }
+    let order = super::orders::order(
+        &svc,
+        &key,
+        "nul-order",
+        &json!({ "lines": [{ "sku": "RICE-BASMATI-5KG\u{0}", "quantity": 1 }] }),
+    )
+    .await;
+    assert_eq!(order.code(), "invalid-character", "{order:?}");
+    for path in [
+        "/v1/products/RICE%00",
+        "/v1/products?after=A%00",
+        "/v1/nodes/N%001",
+        "/v1/orders/ord_x%00y",
+        "/v1/orders?before=ord_%00",
+        "/v1/runs?hook=pricing%00",
+        "/v1/runs?outcome=ok%00",
+        "/v1/runs?deployment_id=%00",
+        "/v1/runs?request_id=r%00",
+        "/v1/runs/1%00",
+    ] {
+        let reply = svc.get(path, &key).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid-character"),
+            "GET {path}: {reply:?}"
+        );
+    }
+    for path in [
+        "/admin/tenants/x%00y/plugins",
+        "/admin/tenants/x%00y/deployments",
+        "/admin/tenants/jiomart/deployments?hook=pricing%00",
+    ] {
+        let reply = svc.get(path, ADMIN).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid-character"),
+            "GET {path}: {reply:?}"
+        );
+    }
+    // Text that merely spells an escape is ordinary text.
+    let mut spelled = super::small_request();
+    spelled["attributes"] = json!({ "note": "\\u0000" });
+    let spelled = svc.post("/v1/quotes", &key, spelled).await;
+    assert_eq!(spelled.status, StatusCode::OK, "{spelled:?}");
+    assert_eq!(svc.get("/v1/products", &key).await.body, products_before);
+    assert_eq!(svc.get("/v1/nodes", &key).await.body, nodes_before);
+    assert_eq!(svc.get("/admin/tenants", ADMIN).await.body, tenants_before);
+    assert_eq!(svc.get("/v1/orders", &key).await.body, json!([]));
+}

@@ -6,6 +6,8 @@ mod auth;
 mod checkout;
 mod demo;
 mod deployments;
+mod history;
+mod ids;
 mod input;
 mod isolation;
 mod observability;

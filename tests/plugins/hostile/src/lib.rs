@@ -3,7 +3,8 @@
 //!
 //! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "oversize" | "garbage" | "file" |
 //! "env" | "network" | "clock" | "exit" | "print" | "huge-output" | "huge-error" | "long-error" |
-//! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "flood" | "none"}`
+//! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "flood" | "nul-text" |
+//! "none"}`
 //!
 //! The tests assert that each attack ends in its own clear failure kind within the limits, and
 //! that the host then serves other plugins normally.
@@ -44,6 +45,7 @@ impl Pricing for Hostile {
             "free-flood" => Ok(free_items(4_000, 1)),
             "free-units" => Ok(free_items(1, u32::MAX)),
             "flood" => Ok(flood(cart)),
+            "nul-text" => nul_text(),
             "none" => Ok(PricingResult::default()),
             other => Err(PluginError::new("unknown-attack", other)),
         }
@@ -91,6 +93,12 @@ fn flood(cart: &Cart) -> PricingResult {
         ));
     }
     result
+}
+
+/// Text no PostgreSQL text column can hold: a NUL in a log line and in the error.
+fn nul_text() -> Result<PricingResult> {
+    mandi_sdk::log::info("before\0after");
+    Err(PluginError::new("nul", "a message with a \0 inside"))
 }
 
 /// Gives away `count` free items of the first line's sku, `quantity` units each.
