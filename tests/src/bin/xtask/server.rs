@@ -117,6 +117,17 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A task that fails midway must not leave the service running (`stop` and `wait` have
+    /// already reaped it; then this does nothing).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// `wanted` if it is free, else any free port on the same interface (8080 may be taken).
 pub fn free_address(wanted: SocketAddr) -> anyhow::Result<SocketAddr> {
     if TcpListener::bind(wanted).is_ok() {
