@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
+use super::schema::{FailurePolicyName, HookName, WasmComponent};
 use super::{Admin, ApiError, ApiJson, ApiResult, AppState, ErrorBody};
 use crate::pipeline::parse_policy;
 use crate::runtime::{Hook, Limits, PluginConfig};
@@ -44,7 +45,8 @@ pub struct CreatedKey {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
-    /// `pricing`, `validation` or `fulfillment`.
+    /// `pricing`, `validation` or `fulfillment` (else 422 `unknown-hook`).
+    #[schema(value_type = HookName)]
     pub hook: String,
     /// Digest of an uploaded component, `sha256:...`.
     pub plugin: String,
@@ -54,6 +56,7 @@ pub struct Deploy {
     pub config: Option<serde_json::Value>,
     /// `fail-closed` (reject the checkout) or `fail-open` (skip the hook) [default: fail-closed].
     #[serde(default)]
+    #[schema(value_type = Option<FailurePolicyName>)]
     pub failure_policy: Option<String>,
     /// Per-call limits, any subset: deadline_ms, max_fuel, max_memory_bytes, max_input_bytes,
     /// max_output_bytes, max_log_bytes.
@@ -63,6 +66,7 @@ pub struct Deploy {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentQuery {
     /// Only this hook's history.
@@ -160,10 +164,13 @@ pub async fn create_api_key(
 
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/plugins", tag = "admin",
     security(("admin_token" = [])), params(("tenant" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content = WasmComponent, content_type = "application/wasm"),
     responses((status = 201, description = "Uploaded", body = PluginRecord),
               (status = 200, description = "Already uploaded", body = PluginRecord),
-              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+              (status = 400, description = "An empty upload (`empty-body`)", body = ErrorBody),
+              (status = 404, description = "No such tenant (`unknown-tenant`)", body = ErrorBody),
+              (status = 413, description = "Larger than the component size limit", body = ErrorBody),
+              (status = 415, body = ErrorBody),
               (status = 422, description = "Not a component, or an unsupported contract", body = ErrorBody)))]
 pub async fn upload_plugin(
     _: Admin,
@@ -326,9 +333,10 @@ pub async fn list_deployments(
 }
 
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/deployments/{hook}/rollback", tag = "admin",
-    security(("admin_token" = [])), params(("tenant" = String, Path), ("hook" = String, Path)),
+    security(("admin_token" = [])), params(("tenant" = String, Path), ("hook" = HookName, Path)),
     responses((status = 200, description = "The deployment active again", body = DeploymentRecord),
-              (status = 404, body = ErrorBody), (status = 409, description = "Nothing to roll back to", body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, description = "Nothing to roll back to", body = ErrorBody),
+              (status = 422, description = "Not a hook (`unknown-hook`)", body = ErrorBody)))]
 pub async fn rollback(
     _: Admin,
     State(state): State<AppState>,

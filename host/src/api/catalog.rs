@@ -29,11 +29,13 @@ pub struct Imported {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// Continue after this sku.
     pub after: Option<String>,
-    /// Page size, 1 to 1000 [default: 100].
+    /// Page size [default: 100].
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -51,7 +53,7 @@ pub async fn list_products(
     page: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Product>>> {
     let Query(page) = page?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = super::page_limit(page.limit, 100, 1000)?;
     Ok(Json(
         state
             .store()

@@ -31,6 +31,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: e.g. `unknown-sku`, `invalid-quantity`, `plugin-failed`.
+    #[schema(schema_with = super::schema::error_code)]
     pub code: String,
     /// For people.
     pub message: String,
@@ -41,6 +42,10 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            super::schema::ERROR_CODES.contains(&code),
+            "error code `{code}` is not listed in api::schema::ERROR_CODES"
+        );
         Self {
             status,
             code,

@@ -11,6 +11,7 @@ mod ids;
 mod input;
 mod isolation;
 mod observability;
+mod openapi;
 mod orders;
 mod plugin_output;
 mod postgres;
