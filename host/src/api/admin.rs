@@ -21,7 +21,7 @@ pub struct CreateTenant {
     pub name: String,
     /// ISO 4217, e.g. `INR`.
     pub currency: String,
-    /// IANA time zone given to plugins [default: Asia/Kolkata].
+    /// IANA time zone given to plugins [default: Asia/Kolkata] (else 422 `invalid-time-zone`).
     #[serde(default)]
     pub time_zone: Option<String>,
     /// The zone's offset from UTC, minutes [default: 330].
@@ -109,6 +109,14 @@ pub async fn create_tenant(
             "currency is an ISO 4217 code such as INR",
         ));
     }
+    let time_zone = body.time_zone.unwrap_or_else(|| "Asia/Kolkata".into());
+    // Plugins get this name to read local time with: it must be one the IANA database knows.
+    if time_zone.len() > 64 || jiff::tz::TimeZone::get(&time_zone).is_err() {
+        return Err(ApiError::unprocessable(
+            "invalid-time-zone",
+            format!("`{time_zone}` is not an IANA time zone name such as Asia/Kolkata"),
+        ));
+    }
     let offset = body.utc_offset_minutes.unwrap_or(330);
     if !(-720..=840).contains(&offset) {
         return Err(ApiError::unprocessable(
@@ -120,7 +128,7 @@ pub async fn create_tenant(
         id: body.id,
         name: body.name,
         currency: body.currency,
-        time_zone: body.time_zone.unwrap_or_else(|| "Asia/Kolkata".into()),
+        time_zone,
         utc_offset_minutes: offset,
         created_at: crate::store::now_ms(),
     };

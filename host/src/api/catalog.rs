@@ -9,7 +9,8 @@ use super::{ApiError, ApiJson, ApiResult, AppState, ErrorBody, TenantAuth};
 use crate::store::{Node, Product, Tenant};
 
 const MAX_IMPORT: usize = 5_000;
-const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+/// The catalog holds no price a cart could not carry.
+const MAX_PRICE_MINOR: i64 = crate::pipeline::MAX_UNIT_PRICE;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -137,6 +137,10 @@ impl TestService {
         self.call(Method::POST, path, Some(key), Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(key), Some(body)).await
+    }
+
     /// Creates a tenant selling in INR; returns its API key.
     pub async fn tenant(&self, id: &str) -> String {
         let reply = self
