@@ -63,10 +63,20 @@ fn cache_dir() -> PathBuf {
     .clone()
 }
 
+/// Where a store over `database` connects, as the service would.
+pub fn urls(database: &TestDatabase) -> mandi_host::store::DatabaseUrls {
+    mandi_host::store::DatabaseUrls {
+        url: database.url.clone(),
+        migration_url: database.migration_url.clone(),
+        system_url: database.system_url.clone(),
+    }
+}
+
 /// The service's settings over `database` (SQLite, or PostgreSQL when the environment says so).
 pub fn config(database: &TestDatabase) -> ServeConfig {
     let mut config = ServeConfig::new(database.url.clone(), ADMIN);
     config.migration_database_url = database.migration_url.clone();
+    config.system_database_url = database.system_url.clone();
     config.cache_dir = Some(cache_dir());
     config
 }
