@@ -35,31 +35,40 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh, empty database of the backend the environment selects.
     pub async fn fresh() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
         match std::env::var(POSTGRES_ENV) {
-            Ok(admin) if !admin.is_empty() => {
-                let name = format!("{DATABASE_PREFIX}{}", uuid_like());
-                static ROLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-                ROLES
-                    .get_or_try_init(|| ensure_roles(&admin))
-                    .await
-                    .unwrap_or_else(|e| panic!("creating the suite's roles: {e:#}"));
-                create_database(&admin, &name)
-                    .await
-                    .unwrap_or_else(|e| panic!("creating test database {name}: {e:#}"));
+            Ok(admin) if !admin.is_empty() => Self::on_postgres(&admin).await,
+            _ => {
+                let dir = tempfile::tempdir().expect("tempdir");
                 Self {
-                    url: role_url(&admin, APP_ROLE, &name),
-                    migration_url: Some(role_url(&admin, OWNER_ROLE, &name)),
-                    system_url: Some(role_url(&admin, SYSTEM_ROLE, &name)),
+                    url: format!("sqlite://{}", dir.path().join("mandi.db").display()),
+                    migration_url: None,
+                    system_url: None,
                     _dir: dir,
                 }
             }
-            _ => Self {
-                url: format!("sqlite://{}", dir.path().join("mandi.db").display()),
-                migration_url: None,
-                system_url: None,
-                _dir: dir,
-            },
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server `admin` administers, with the suite's roles.
+    pub async fn on_postgres(admin: &str) -> Self {
+        let name = format!("{DATABASE_PREFIX}{}", uuid_like());
+        // Once per server (a test may bring its own server beside the suite's).
+        static ROLES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let known = ROLES.lock().expect("roles").contains(&admin.to_owned());
+        if !known {
+            ensure_roles(admin)
+                .await
+                .unwrap_or_else(|e| panic!("creating the suite's roles: {e:#}"));
+            ROLES.lock().expect("roles").push(admin.to_owned());
+        }
+        create_database(admin, &name)
+            .await
+            .unwrap_or_else(|e| panic!("creating test database {name}: {e:#}"));
+        Self {
+            url: role_url(admin, APP_ROLE, &name),
+            migration_url: Some(role_url(admin, OWNER_ROLE, &name)),
+            system_url: Some(role_url(admin, SYSTEM_ROLE, &name)),
+            _dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 

@@ -80,6 +80,19 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// The database is unreachable: worth retrying shortly, so 503 with `Retry-After`. Logged
+    /// as a warning, once per request; the cause is the database's, not a bug here.
+    pub fn unavailable(err: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "database unavailable");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "the database is unreachable; retry shortly",
+        );
+        e.retry_after_secs = Some(1);
+        e
+    }
+
     /// A server-side failure: logged here, once, and reported without internals.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
@@ -125,6 +138,7 @@ impl From<StoreError> for ApiError {
                 "out-of-stock",
                 format!("not enough stock of {sku} at {node_id}"),
             ),
+            err if err.is_unavailable() => Self::unavailable(&err),
             err @ (StoreError::Database(_) | StoreError::Corrupt(_)) => Self::internal(err),
         }
     }
@@ -216,6 +230,7 @@ impl From<CheckoutError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "out-of-stock", message)
             }
             CheckoutError::Store(err) => err.into(),
+            CheckoutError::Deployment(crate::pipeline::DeploymentError::Store(err)) => err.into(),
             CheckoutError::Deployment(err) => Self::internal(err),
             err @ CheckoutError::InconsistentTotals(_) => Self::internal(err),
         }

@@ -63,8 +63,33 @@ impl StoreError {
     /// constraint), as opposed to not answering at all: retrying the same statement is futile,
     /// retrying others is not.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::Database(sqlx::Error::Database(_)))
+        matches!(self, Self::Database(sqlx::Error::Database(db)) if !unreachable_code(db.code().as_deref()))
     }
+
+    /// True when the database could not be reached or is going away (down, restarting, out of
+    /// connections, no connection free in time): the request may well succeed if retried
+    /// shortly, and the service should say so rather than report an internal error.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(err) => match err {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => unreachable_code(db.code().as_deref()),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL error codes that mean the server is unreachable or going away rather than
+/// refusing the statement: class 08 (connection exception), 57P01-57P03 (shutting down,
+/// crashed, not accepting connections yet), 53300 (too many connections).
+fn unreachable_code(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300"))
 }
 
 /// Takes the next `count` numbers of the tenant's counter `name` (`event`, `run`) in `tx`;
@@ -128,6 +153,9 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 const MAX_CONNECTIONS: u32 = 8;
 /// Connections for cross-tenant work: a few background loops and the admin API.
 const SYSTEM_CONNECTIONS: u32 = 4;
+/// How long a request waits for a connection before it fails: a database that has gone away
+/// makes requests fail fast (503, retry later) instead of holding them for sqlx's default 30 s.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The role cross-tenant work runs as on PostgreSQL.
 pub const SYSTEM_ROLE: &str = "mandi_system";
@@ -174,6 +202,7 @@ impl Store {
         let url = sqlite_url(path)?;
         let pool = AnyPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     for pragma in SQLITE_PRAGMAS {
@@ -214,6 +243,7 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         if migration_url.is_none() {
@@ -227,6 +257,7 @@ impl Store {
             .unwrap_or(url);
         let system_pool = AnyPoolOptions::new()
             .max_connections(SYSTEM_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(|conn, _| Box::pin(become_system_role(conn)))
             .connect(system_url)
             .await?;

@@ -4,6 +4,7 @@
 mod artifacts;
 mod auth;
 mod checkout;
+mod crash;
 mod demo;
 mod deployments;
 mod history;
@@ -13,8 +14,10 @@ mod isolation;
 mod observability;
 mod openapi;
 mod orders;
+mod outage;
 mod plugin_output;
 mod postgres;
+mod process;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
