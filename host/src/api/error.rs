@@ -154,6 +154,13 @@ impl From<LoadError> for ApiError {
                     err.to_string(),
                 );
             }
+            LoadError::TooComplex { .. } => {
+                return Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "component-too-complex",
+                    err.to_string(),
+                );
+            }
             LoadError::NotWasm | LoadError::CoreModule => "not-a-component",
             LoadError::UnsupportedContract { .. }
             | LoadError::MixedContracts(_)

@@ -119,7 +119,7 @@ type Panic = Box<dyn std::any::Any + Send>;
 /// Runs `work` on a thread of its own at the lowest priority. A fresh thread, because a
 /// thread may lower its priority but (unprivileged) not raise it again, so pooled threads
 /// would stay slow; a heavy tenant's quote costs milliseconds, the spawn tens of microseconds.
-async fn run_at_low_priority<T: Send + 'static>(
+pub(crate) async fn run_at_low_priority<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Panic> {
     let (done, result) = tokio::sync::oneshot::channel();
