@@ -26,6 +26,12 @@ pub struct ServeArgs {
     /// [default: the database URL].
     #[arg(long, env = "MANDI_MIGRATION_DATABASE_URL", hide_env_values = true)]
     pub migration_database_url: Option<String>,
+    /// PostgreSQL only: the connection for work across tenants (tenant registry, key lookup,
+    /// event relay, run history), as `mandi_system` or a member of it, so the role that serves
+    /// tenants never needs to see them all [default: the migration URL, else the database URL;
+    /// either must then be a member of mandi_system].
+    #[arg(long, env = "MANDI_SYSTEM_DATABASE_URL", hide_env_values = true)]
+    pub system_database_url: Option<String>,
     /// Bearer token of the platform admin API (at least 16 characters). Required.
     #[arg(long, env = "MANDI_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -56,6 +62,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
     migration_database_url: Option<String>,
+    system_database_url: Option<String>,
     nats_url: Option<String>,
     admin_token: Option<String>,
     cache_dir: Option<PathBuf>,
@@ -71,6 +78,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub database_url: String,
     pub migration_database_url: Option<String>,
+    pub system_database_url: Option<String>,
     pub nats_url: Option<String>,
     pub admin_token: String,
     pub cache_dir: Option<PathBuf>,
@@ -105,6 +113,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: database_url.into(),
             migration_database_url: None,
+            system_database_url: None,
             nats_url: None,
             admin_token: admin_token.into(),
             cache_dir: None,
@@ -131,6 +140,7 @@ impl ServeConfig {
             admin_token,
         );
         config.migration_database_url = args.migration_database_url.or(file.migration_database_url);
+        config.system_database_url = args.system_database_url.or(file.system_database_url);
         config.nats_url = args.nats_url.or(file.nats_url);
         if let Some(listen) = args.listen.or(file.listen) {
             config.listen = listen;
@@ -179,6 +189,14 @@ impl ServeConfig {
         {
             return invalid(
                 "migration_database_url",
+                "is for PostgreSQL only: a postgres:// URL beside a postgres:// database_url",
+            );
+        }
+        if let Some(url) = &self.system_database_url
+            && !(postgres && is_postgres(url))
+        {
+            return invalid(
+                "system_database_url",
                 "is for PostgreSQL only: a postgres:// URL beside a postgres:// database_url",
             );
         }

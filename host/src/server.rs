@@ -16,7 +16,7 @@ use crate::config::ServeConfig;
 use crate::events::{EventBus, JetStreamSink, NatsConfig};
 use crate::pipeline::{ArtifactKey, Checkout, Deployments, RecordRuns, RunWriter, TenantScheduler};
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::store::Store;
+use crate::store::{DatabaseUrls, Store};
 
 /// How often old run history is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -39,10 +39,11 @@ impl Service {
     pub async fn start(config: &ServeConfig) -> anyhow::Result<Self> {
         config.validate()?;
         let metrics = crate::telemetry::prometheus();
-        let store = Store::open_with(
-            &config.database_url,
-            config.migration_database_url.as_deref(),
-        )
+        let store = Store::connect(&DatabaseUrls {
+            url: config.database_url.clone(),
+            migration_url: config.migration_database_url.clone(),
+            system_url: config.system_database_url.clone(),
+        })
         .await
         .with_context(|| format!("cannot open database {}", redacted(&config.database_url)))?;
         let runtime = Runtime::new(RuntimeConfig {

@@ -2,7 +2,8 @@
 //! `MANDI_TEST_POSTGRES_URL` set (an administrator's URL, e.g.
 //! `postgres://postgres@127.0.0.1:5432/postgres`), each test gets a fresh PostgreSQL database
 //! owned by `mandi_owner`, migrated as that owner and served as `mandi_app`, the non-owner,
-//! non-superuser role row-level security applies to. `cargo xtask test` runs the suite both ways.
+//! non-superuser role row-level security applies to, with `mandi_system` for the work across
+//! tenants. `cargo xtask test` runs the suite both ways.
 
 use anyhow::Context as _;
 use sqlx::Connection as _;
@@ -11,8 +12,10 @@ use sqlx::Connection as _;
 pub const POSTGRES_ENV: &str = "MANDI_TEST_POSTGRES_URL";
 /// The role that owns the schema and runs migrations.
 pub const OWNER_ROLE: &str = "mandi_owner";
-/// The role the service connects as.
+/// The role the service connects as for a tenant's work.
 pub const APP_ROLE: &str = "mandi_app";
+/// The role the service connects as for work across tenants.
+pub const SYSTEM_ROLE: &str = "mandi_system";
 /// Prefix of the databases tests create (dropped by the next `cargo xtask test`).
 pub const DATABASE_PREFIX: &str = "mandi_test_";
 
@@ -23,6 +26,8 @@ pub struct TestDatabase {
     pub url: String,
     /// The schema owner's URL (PostgreSQL only).
     pub migration_url: Option<String>,
+    /// The system role's URL, for work across tenants (PostgreSQL only).
+    pub system_url: Option<String>,
     /// Holds the SQLite file (kept until the test ends).
     _dir: tempfile::TempDir,
 }
@@ -30,29 +35,40 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh, empty database of the backend the environment selects.
     pub async fn fresh() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
         match std::env::var(POSTGRES_ENV) {
-            Ok(admin) if !admin.is_empty() => {
-                let name = format!("{DATABASE_PREFIX}{}", uuid_like());
-                static ROLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-                ROLES
-                    .get_or_try_init(|| ensure_roles(&admin))
-                    .await
-                    .unwrap_or_else(|e| panic!("creating the suite's roles: {e:#}"));
-                create_database(&admin, &name)
-                    .await
-                    .unwrap_or_else(|e| panic!("creating test database {name}: {e:#}"));
+            Ok(admin) if !admin.is_empty() => Self::on_postgres(&admin).await,
+            _ => {
+                let dir = tempfile::tempdir().expect("tempdir");
                 Self {
-                    url: role_url(&admin, APP_ROLE, &name),
-                    migration_url: Some(role_url(&admin, OWNER_ROLE, &name)),
+                    url: format!("sqlite://{}", dir.path().join("mandi.db").display()),
+                    migration_url: None,
+                    system_url: None,
                     _dir: dir,
                 }
             }
-            _ => Self {
-                url: format!("sqlite://{}", dir.path().join("mandi.db").display()),
-                migration_url: None,
-                _dir: dir,
-            },
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server `admin` administers, with the suite's roles.
+    pub async fn on_postgres(admin: &str) -> Self {
+        let name = format!("{DATABASE_PREFIX}{}", uuid_like());
+        // Once per server (a test may bring its own server beside the suite's).
+        static ROLES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let known = ROLES.lock().expect("roles").contains(&admin.to_owned());
+        if !known {
+            ensure_roles(admin)
+                .await
+                .unwrap_or_else(|e| panic!("creating the suite's roles: {e:#}"));
+            ROLES.lock().expect("roles").push(admin.to_owned());
+        }
+        create_database(admin, &name)
+            .await
+            .unwrap_or_else(|e| panic!("creating test database {name}: {e:#}"));
+        Self {
+            url: role_url(admin, APP_ROLE, &name),
+            migration_url: Some(role_url(admin, OWNER_ROLE, &name)),
+            system_url: Some(role_url(admin, SYSTEM_ROLE, &name)),
+            _dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 
@@ -76,6 +92,10 @@ pub async fn ensure_roles(admin: &str) -> anyhow::Result<()> {
         (OWNER_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS"),
         (
             APP_ROLE,
+            "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
+        ),
+        (
+            SYSTEM_ROLE,
             "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
         ),
     ] {

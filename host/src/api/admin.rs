@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
+use super::schema::{FailurePolicyName, HookName, WasmComponent};
 use super::{Admin, ApiError, ApiJson, ApiResult, AppState, ErrorBody};
 use crate::pipeline::parse_policy;
 use crate::runtime::{Hook, Limits, PluginConfig};
@@ -20,7 +21,7 @@ pub struct CreateTenant {
     pub name: String,
     /// ISO 4217, e.g. `INR`.
     pub currency: String,
-    /// IANA time zone given to plugins [default: Asia/Kolkata].
+    /// IANA time zone given to plugins [default: Asia/Kolkata] (else 422 `invalid-time-zone`).
     #[serde(default)]
     pub time_zone: Option<String>,
     /// The zone's offset from UTC, minutes [default: 330].
@@ -44,7 +45,8 @@ pub struct CreatedKey {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
-    /// `pricing`, `validation` or `fulfillment`.
+    /// `pricing`, `validation` or `fulfillment` (else 422 `unknown-hook`).
+    #[schema(value_type = HookName)]
     pub hook: String,
     /// Digest of an uploaded component, `sha256:...`.
     pub plugin: String,
@@ -54,6 +56,7 @@ pub struct Deploy {
     pub config: Option<serde_json::Value>,
     /// `fail-closed` (reject the checkout) or `fail-open` (skip the hook) [default: fail-closed].
     #[serde(default)]
+    #[schema(value_type = Option<FailurePolicyName>)]
     pub failure_policy: Option<String>,
     /// Per-call limits, any subset: deadline_ms, max_fuel, max_memory_bytes, max_input_bytes,
     /// max_output_bytes, max_log_bytes.
@@ -63,6 +66,7 @@ pub struct Deploy {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentQuery {
     /// Only this hook's history.
@@ -105,6 +109,14 @@ pub async fn create_tenant(
             "currency is an ISO 4217 code such as INR",
         ));
     }
+    let time_zone = body.time_zone.unwrap_or_else(|| "Asia/Kolkata".into());
+    // Plugins get this name to read local time with: it must be one the IANA database knows.
+    if time_zone.len() > 64 || jiff::tz::TimeZone::get(&time_zone).is_err() {
+        return Err(ApiError::unprocessable(
+            "invalid-time-zone",
+            format!("`{time_zone}` is not an IANA time zone name such as Asia/Kolkata"),
+        ));
+    }
     let offset = body.utc_offset_minutes.unwrap_or(330);
     if !(-720..=840).contains(&offset) {
         return Err(ApiError::unprocessable(
@@ -116,7 +128,7 @@ pub async fn create_tenant(
         id: body.id,
         name: body.name,
         currency: body.currency,
-        time_zone: body.time_zone.unwrap_or_else(|| "Asia/Kolkata".into()),
+        time_zone,
         utc_offset_minutes: offset,
         created_at: crate::store::now_ms(),
     };
@@ -160,10 +172,13 @@ pub async fn create_api_key(
 
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/plugins", tag = "admin",
     security(("admin_token" = [])), params(("tenant" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content = WasmComponent, content_type = "application/wasm"),
     responses((status = 201, description = "Uploaded", body = PluginRecord),
               (status = 200, description = "Already uploaded", body = PluginRecord),
-              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+              (status = 400, description = "An empty upload (`empty-body`)", body = ErrorBody),
+              (status = 404, description = "No such tenant (`unknown-tenant`)", body = ErrorBody),
+              (status = 413, description = "Larger than the component size limit", body = ErrorBody),
+              (status = 415, body = ErrorBody),
               (status = 422, description = "Not a component, or an unsupported contract", body = ErrorBody)))]
 pub async fn upload_plugin(
     _: Admin,
@@ -326,9 +341,10 @@ pub async fn list_deployments(
 }
 
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/deployments/{hook}/rollback", tag = "admin",
-    security(("admin_token" = [])), params(("tenant" = String, Path), ("hook" = String, Path)),
+    security(("admin_token" = [])), params(("tenant" = String, Path), ("hook" = HookName, Path)),
     responses((status = 200, description = "The deployment active again", body = DeploymentRecord),
-              (status = 404, body = ErrorBody), (status = 409, description = "Nothing to roll back to", body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, description = "Nothing to roll back to", body = ErrorBody),
+              (status = 422, description = "Not a hook (`unknown-hook`)", body = ErrorBody)))]
 pub async fn rollback(
     _: Admin,
     State(state): State<AppState>,

@@ -9,7 +9,8 @@ use super::{ApiError, ApiJson, ApiResult, AppState, ErrorBody, TenantAuth};
 use crate::store::{Node, Product, Tenant};
 
 const MAX_IMPORT: usize = 5_000;
-const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+/// The catalog holds no price a cart could not carry.
+const MAX_PRICE_MINOR: i64 = crate::pipeline::MAX_UNIT_PRICE;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -29,11 +30,13 @@ pub struct Imported {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// Continue after this sku.
     pub after: Option<String>,
-    /// Page size, 1 to 1000 [default: 100].
+    /// Page size [default: 100].
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -51,7 +54,7 @@ pub async fn list_products(
     page: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Product>>> {
     let Query(page) = page?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = super::page_limit(page.limit, 100, 1000)?;
     Ok(Json(
         state
             .store()

@@ -16,11 +16,13 @@ static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OrderPage {
     /// Orders older than this order id.
     pub before: Option<String>,
-    /// Page size, 1 to 200 [default: 50].
+    /// Page size [default: 50].
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -105,7 +107,7 @@ pub async fn list_orders(
     page: Result<Query<OrderPage>, QueryRejection>,
 ) -> ApiResult<Json<Vec<serde_json::Value>>> {
     let Query(page) = page?;
-    let limit = page.limit.unwrap_or(50).clamp(1, 200);
+    let limit = super::page_limit(page.limit, 50, 200)?;
     let orders = state
         .store()
         .orders(&tenant.id, page.before.as_deref(), limit)

@@ -31,6 +31,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: e.g. `unknown-sku`, `invalid-quantity`, `plugin-failed`.
+    #[schema(schema_with = super::schema::error_code)]
     pub code: String,
     /// For people.
     pub message: String,
@@ -41,6 +42,10 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            super::schema::ERROR_CODES.contains(&code),
+            "error code `{code}` is not listed in api::schema::ERROR_CODES"
+        );
         Self {
             status,
             code,
@@ -73,6 +78,19 @@ impl ApiError {
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// The database is unreachable: worth retrying shortly, so 503 with `Retry-After`. Logged
+    /// as a warning, once per request; the cause is the database's, not a bug here.
+    pub fn unavailable(err: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "database unavailable");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "the database is unreachable; retry shortly",
+        );
+        e.retry_after_secs = Some(1);
+        e
     }
 
     /// A server-side failure: logged here, once, and reported without internals.
@@ -120,6 +138,7 @@ impl From<StoreError> for ApiError {
                 "out-of-stock",
                 format!("not enough stock of {sku} at {node_id}"),
             ),
+            err if err.is_unavailable() => Self::unavailable(&err),
             err @ (StoreError::Database(_) | StoreError::Corrupt(_)) => Self::internal(err),
         }
     }
@@ -132,6 +151,13 @@ impl From<LoadError> for ApiError {
                 return Self::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "component-too-large",
+                    err.to_string(),
+                );
+            }
+            LoadError::TooComplex { .. } => {
+                return Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "component-too-complex",
                     err.to_string(),
                 );
             }
@@ -211,6 +237,7 @@ impl From<CheckoutError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "out-of-stock", message)
             }
             CheckoutError::Store(err) => err.into(),
+            CheckoutError::Deployment(crate::pipeline::DeploymentError::Store(err)) => err.into(),
             CheckoutError::Deployment(err) => Self::internal(err),
             err @ CheckoutError::InconsistentTotals(_) => Self::internal(err),
         }

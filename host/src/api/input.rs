@@ -87,6 +87,19 @@ where
         if json_has_nul(&bytes) {
             return Err(nul_refused("body"));
         }
+        // Syntax first, over the whole body: parsing straight into `T` stops at the first
+        // value of the wrong type, so `[1,]` would be reported as the wrong shape, not as the
+        // malformed JSON it is.
+        // (JSON is UTF-8 throughout; skipping a string does not check that, so it is checked
+        // here.)
+        let malformed = |err: &dyn std::fmt::Display| {
+            ApiError::bad_request(
+                "malformed-json",
+                format!("the body is not valid JSON: {err}"),
+            )
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|e| malformed(&e))?;
+        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| malformed(&e))?;
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(Self(value))
     }

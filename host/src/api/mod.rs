@@ -11,6 +11,7 @@ mod events;
 mod input;
 mod ops;
 mod runs;
+mod schema;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,7 @@ use utoipa::OpenApi;
 pub use auth::{Admin, TenantAuth};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use input::ApiJson;
+use schema::CommonResponses;
 
 use crate::events::EventBus;
 use crate::pipeline::Checkout;
@@ -226,6 +228,19 @@ async fn observe(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// A page size from a query: `default` when absent, else 1 to `max` (else 400 `invalid-query`,
+/// as the document says, rather than quietly another size).
+fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(
+            "invalid-query",
+            format!("limit must be 1 to {max}, not {n}"),
+        )),
+    }
+}
+
 /// The OpenAPI document, generated from the handlers and types.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -239,7 +254,7 @@ async fn observe(mut request: Request, next: Next) -> Response {
         checkout::get_order, runs::list_deployments, runs::list_runs, runs::get_run,
         events::stream, ops::healthz, ops::readyz, ops::metrics,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonResponses),
     tags(
         (name = "admin", description = "Platform team: tenants, plugin uploads and deployments (admin token)"),
         (name = "catalog", description = "A tenant's products and fulfillment nodes (tenant API key)"),

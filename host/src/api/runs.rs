@@ -25,6 +25,7 @@ pub async fn list_runs(
     filter: Result<Query<RunFilter>, QueryRejection>,
 ) -> ApiResult<Json<Vec<RunRecord>>> {
     let Query(filter) = filter?;
+    super::page_limit(filter.limit, 50, 500)?;
     Ok(Json(state.store().runs(&tenant.id, &filter).await?))
 }
 

@@ -28,6 +28,8 @@ const MAX_LIST: usize = 32;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
+    /// 1 to 200 lines, each sku once (else 422 `empty-cart`, `too-many-lines`, `duplicate-sku`).
+    #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<RequestLine>,
     #[serde(default)]
     pub customer: Option<RequestCustomer>,
@@ -44,7 +46,8 @@ pub struct CheckoutRequest {
 #[serde(deny_unknown_fields)]
 pub struct RequestLine {
     pub sku: String,
-    /// 1 to 10 000.
+    /// 1 to 10 000 (else 422 `invalid-quantity`).
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
 }
 

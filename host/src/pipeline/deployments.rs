@@ -48,6 +48,9 @@ pub struct Deployments {
     /// Signs and checks shared artifacts; without one, nothing is shared.
     artifact_key: Option<ArtifactKey>,
     breakers: moka::sync::Cache<String, Arc<CircuitBreaker>>,
+    /// One compile at a time per node: compiling takes a core for up to seconds, and hook
+    /// calls must keep the others.
+    compiles: tokio::sync::Semaphore,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +72,7 @@ impl Deployments {
             tenants: Mutex::default(),
             artifact_key: None,
             breakers: moka::sync::Cache::new(BREAKER_CAPACITY),
+            compiles: tokio::sync::Semaphore::new(1),
         }
     }
 
@@ -252,12 +256,22 @@ impl Deployments {
             None => None,
         };
         let runtime = self.runtime.clone();
-        // A cold start without a shared artifact compiles (tens of ms): off the async executor.
-        let (plugin, fresh_artifact) = tokio::task::spawn_blocking(move || {
+        // A cold start without a shared artifact compiles (tens of ms; seconds for a large
+        // component): never on the async executor, one at a time, and on a thread at the lowest
+        // priority, so other tenants' hook calls (normal priority) get the CPU first.
+        let _turn = self
+            .compiles
+            .acquire()
+            .await
+            .expect("the compile semaphore is never closed");
+        let loaded = super::scheduler::run_at_low_priority(move || {
             runtime.load_with_artifact(wasm.as_ref(), artifact.as_deref())
         })
-        .await
-        .expect("loading a component does not panic")?;
+        .await;
+        let (plugin, fresh_artifact) = match loaded {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         if let (Some(key), Some(bytes)) = (&self.artifact_key, fresh_artifact) {
             let signed = key.sign(&digest, &engine, bytes);
             if let Err(err) = self.store.put_artifact(&digest, &engine, &signed).await {

@@ -120,7 +120,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Runs `work` on the low-priority pool: threads that lowered their own priority once when
 /// they started. A pool of its own, because a thread may lower its priority but (unprivileged)
 /// not raise it again, so tokio's blocking threads cannot be borrowed for this.
-async fn run_at_low_priority<T: Send + 'static>(
+pub(crate) async fn run_at_low_priority<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Panic> {
     let (done, result) = tokio::sync::oneshot::channel();

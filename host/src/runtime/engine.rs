@@ -18,6 +18,10 @@ pub struct RuntimeConfig {
     pub ceilings: Limits,
     /// Largest component accepted for loading.
     pub max_component_bytes: usize,
+    /// Most functions, and bytes of function bodies, a component's core modules may hold:
+    /// what bounds its compile time, which grows with its code, not its file size.
+    pub max_functions: u64,
+    pub max_code_bytes: u64,
     /// Wasm stack per call; deep recursion traps here instead of harming the host.
     pub max_wasm_stack_bytes: usize,
     /// Epoch tick: the granularity of deadlines.
@@ -32,12 +36,20 @@ impl Default for RuntimeConfig {
             max_concurrent_instances: 256,
             ceilings: Limits::CEILINGS,
             max_component_bytes: 16 << 20,
+            max_functions: MAX_FUNCTIONS,
+            max_code_bytes: MAX_CODE_BYTES,
             max_wasm_stack_bytes: 512 << 10,
             epoch_tick: Duration::from_millis(1),
             cache_dir: None,
         }
     }
 }
+
+/// The example plugins have about 400 functions and 150-190 KiB of code; these allow some 25
+/// times that. Compile time grows with both (cranelift spends a fixed cost per function besides
+/// its size): at the limits a compile takes seconds, not minutes, on one low-priority core.
+const MAX_FUNCTIONS: u64 = 10_000;
+const MAX_CODE_BYTES: u64 = 4 << 20;
 
 /// A typical plugin touches ~1 MiB (mostly its shadow stack); keep that resident between calls.
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
@@ -67,6 +79,9 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
 
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
+        // One thread per compile: the caller runs it on a low-priority thread of its own, so a
+        // large upload takes what CPU the hook calls leave rather than every core beside them.
+        .parallel_compilation(false)
         .epoch_interruption(true)
         .consume_fuel(true)
         .max_wasm_stack(config.max_wasm_stack_bytes)

@@ -58,6 +58,18 @@ impl std::str::FromStr for Hook {
 pub enum LoadError {
     #[error("component is {size} bytes, over the {limit} byte limit")]
     TooLarge { size: usize, limit: usize },
+    /// More code than the runtime compiles: compile time grows with it, and a node compiles
+    /// one component at a time.
+    #[error(
+        "component has {functions} functions with {code_bytes} bytes of code; the limit is \
+         {max_functions} functions and {max_code_bytes} bytes"
+    )]
+    TooComplex {
+        functions: u64,
+        code_bytes: u64,
+        max_functions: u64,
+        max_code_bytes: u64,
+    },
     #[error("not a WebAssembly binary (missing the \\0asm header)")]
     NotWasm,
     #[error(
@@ -105,6 +117,24 @@ pub(crate) fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
         [0, 0] => Err(LoadError::CoreModule),
         _ => Ok(()),
     }
+}
+
+/// How much code the component's core modules hold: functions and bytes of function bodies,
+/// counted from the section headers without compiling anything. Malformed binaries are left
+/// for the compiler to report.
+pub(crate) fn code_size(wasm: &[u8]) -> (u64, u64) {
+    let (mut functions, mut bytes) = (0u64, 0u64);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(wasmparser::Payload::CodeSectionStart { count, size, .. }) => {
+                functions += u64::from(count);
+                bytes += u64::from(size);
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    (functions, bytes)
 }
 
 /// Reads the hooks and contract version from the component's exported interface names.

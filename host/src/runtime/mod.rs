@@ -186,6 +186,17 @@ impl Runtime {
                 limit,
             });
         }
+        let (functions, code_bytes) = inspect::code_size(wasm);
+        let (max_functions, max_code_bytes) =
+            (self.config.max_functions, self.config.max_code_bytes);
+        if functions > max_functions || code_bytes > max_code_bytes {
+            return Err(LoadError::TooComplex {
+                functions,
+                code_bytes,
+                max_functions,
+                max_code_bytes,
+            });
+        }
         let digest = PluginDigest::of(wasm);
         let mut fresh = false;
         // Concurrent loads of one component compile it once; the others wait for that result.

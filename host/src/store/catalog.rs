@@ -38,9 +38,25 @@ pub struct Node {
     pub pincode: String,
     #[serde(default)]
     pub tags: Vec<String>,
-    /// Units on hand per sku. Replaces the node's whole stock on upsert.
-    #[serde(default)]
+    /// Units on hand per sku, 0 to 2^31 - 1. Replaces the node's whole stock on upsert.
+    #[serde(default, deserialize_with = "stock_levels")]
+    #[schema(value_type = BTreeMap<String, i32>)]
     pub stock: BTreeMap<String, u32>,
+}
+
+/// The largest stock level, as the API documents it (a 32-bit signed integer): what every
+/// client can hold, with room for any real warehouse.
+pub const MAX_STOCK: u32 = i32::MAX as u32;
+
+/// Stock levels from 0 to [`MAX_STOCK`]; anything else is a malformed body.
+fn stock_levels<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, u32>, D::Error> {
+    let levels = BTreeMap::<String, u32>::deserialize(d)?;
+    if let Some((sku, n)) = levels.iter().find(|(_, n)| **n > MAX_STOCK) {
+        return Err(serde::de::Error::custom(format!(
+            "stock of {sku}: {n} is above the largest level, {MAX_STOCK}"
+        )));
+    }
+    Ok(levels)
 }
 
 impl Store {

@@ -3,10 +3,11 @@
 //! statement. Each method takes the tenant it acts for, filters on it and runs in a transaction
 //! scoped to it: on PostgreSQL the transaction sets `app.tenant_id`, which row-level security
 //! checks, so a query that forgot its filter still sees one tenant's rows. The few operations
-//! that span tenants (the tenant registry, API-key lookup, the outbox relay, run-history batches
-//! and pruning) run in a system-scoped transaction instead, as do the compiled artifacts the
-//! nodes share, which belong to no tenant. A change and the domain event describing it are
-//! written in one transaction.
+//! that span tenants (the tenant registry, API-key lookup, the outbox relay and tail, run-history
+//! batches and pruning) and the compiled artifacts the nodes share, which belong to no tenant,
+//! run on a second pool connected as the system role (`mandi_system`), which the policies let
+//! through by role: the tenant-serving role cannot switch itself into seeing every tenant. A
+//! change and the domain event describing it are written in one transaction.
 //!
 //! The SQL is the common subset of both dialects: `$N` placeholders, `CAST(.. AS ..)` where
 //! PostgreSQL must be told a parameter's type, `ON CONFLICT` upserts. Integers are read as i64
@@ -62,8 +63,33 @@ impl StoreError {
     /// constraint), as opposed to not answering at all: retrying the same statement is futile,
     /// retrying others is not.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::Database(sqlx::Error::Database(_)))
+        matches!(self, Self::Database(sqlx::Error::Database(db)) if !unreachable_code(db.code().as_deref()))
     }
+
+    /// True when the database could not be reached or is going away (down, restarting, out of
+    /// connections, no connection free in time): the request may well succeed if retried
+    /// shortly, and the service should say so rather than report an internal error.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(err) => match err {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => unreachable_code(db.code().as_deref()),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL error codes that mean the server is unreachable or going away rather than
+/// refusing the statement: class 08 (connection exception), 57P01-57P03 (shutting down,
+/// crashed, not accepting connections yet), 53300 (too many connections).
+fn unreachable_code(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03" | "53300"))
 }
 
 /// Takes the next `count` numbers of the tenant's counter `name` (`event`, `run`) in `tx`;
@@ -111,7 +137,10 @@ pub enum Backend {
 /// A handle on the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Tenant work: on PostgreSQL a role row-level security holds to one tenant per transaction.
     pool: AnyPool,
+    /// Work across tenants: on PostgreSQL the system role; on SQLite the same pool.
+    system_pool: AnyPool,
     backend: Backend,
     /// PostgreSQL only: where other nodes' deployment notifications are listened for.
     listen_url: Option<std::sync::Arc<str>>,
@@ -122,6 +151,36 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Connections per pool: quotes read concurrently; SQLite writers queue on its lock anyway.
 const MAX_CONNECTIONS: u32 = 8;
+/// Connections for cross-tenant work: a few background loops and the admin API.
+const SYSTEM_CONNECTIONS: u32 = 4;
+/// How long a request waits for a connection before it fails: a database that has gone away
+/// makes requests fail fast (503, retry later) instead of holding them for sqlx's default 30 s.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The role cross-tenant work runs as on PostgreSQL.
+pub const SYSTEM_ROLE: &str = "mandi_system";
+
+/// Where a store connects. On SQLite only `url` matters.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseUrls {
+    /// The service's own connection: `sqlite://PATH`, or PostgreSQL as a role that owns
+    /// nothing (tenant work).
+    pub url: String,
+    /// PostgreSQL: the schema owner, used once to apply migrations [default: `url`].
+    pub migration_url: Option<String>,
+    /// PostgreSQL: the connection for work across tenants, as `mandi_system` or a member of it
+    /// (then `SET ROLE mandi_system`) [default: `migration_url`, else `url`].
+    pub system_url: Option<String>,
+}
+
+impl DatabaseUrls {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+}
 
 /// Run on every new SQLite connection (the `Any` driver takes a URL, not connect options).
 const SQLITE_PRAGMAS: [&str; 4] = [
@@ -143,6 +202,7 @@ impl Store {
         let url = sqlite_url(path)?;
         let pool = AnyPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     for pragma in SQLITE_PRAGMAS {
@@ -158,6 +218,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::Database(e.into()))?;
         Ok(Self {
+            system_pool: pool.clone(),
             pool,
             backend: Backend::Sqlite,
             listen_url: None,
@@ -167,7 +228,8 @@ impl Store {
     /// Opens a PostgreSQL database and applies pending migrations, over `migration_url` when
     /// given (the schema owner; the service itself connects as a role that owns nothing, so
     /// row-level security holds for it), else over the service's own connection.
-    async fn open_postgres(url: &str, migration_url: Option<&str>) -> Result<Self> {
+    async fn open_postgres(urls: &DatabaseUrls) -> Result<Self> {
+        let (url, migration_url) = (urls.url.as_str(), urls.migration_url.as_deref());
         sqlx::any::install_default_drivers();
         let migrator = sqlx::migrate!("migrations/postgres");
         if let Some(owner_url) = migration_url {
@@ -181,6 +243,7 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         if migration_url.is_none() {
@@ -189,7 +252,17 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::Database(e.into()))?;
         }
+        let system_url = (urls.system_url.as_deref())
+            .or(migration_url)
+            .unwrap_or(url);
+        let system_pool = AnyPoolOptions::new()
+            .max_connections(SYSTEM_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| Box::pin(become_system_role(conn)))
+            .connect(system_url)
+            .await?;
         Ok(Self {
+            system_pool,
             pool,
             backend: Backend::Postgres,
             listen_url: Some(url.into()),
@@ -199,14 +272,15 @@ impl Store {
     /// Opens a database URL: `sqlite://PATH` (or a bare path), or `postgres://...` (also
     /// `postgresql://`), migrating it over the same connection.
     pub async fn open(url: &str) -> Result<Self> {
-        Self::open_with(url, None).await
+        Self::connect(&DatabaseUrls::new(url)).await
     }
 
-    /// Like [`Store::open`], but on PostgreSQL applies migrations as `migration_url` (the
-    /// schema owner) when given. SQLite has no roles and ignores it.
-    pub async fn open_with(url: &str, migration_url: Option<&str>) -> Result<Self> {
+    /// Opens the database `urls` names, migrating it; on PostgreSQL with a role for each kind
+    /// of work (see [`DatabaseUrls`]). SQLite has no roles and ignores the others.
+    pub async fn connect(urls: &DatabaseUrls) -> Result<Self> {
+        let url = urls.url.as_str();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Self::open_postgres(url, migration_url).await;
+            return Self::open_postgres(urls).await;
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         Self::open_sqlite(Path::new(path)).await
@@ -220,16 +294,17 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.system_pool.close().await;
     }
 
     /// On SQLite, a write transaction takes the write lock up front, so two writers queue on
     /// the busy timeout instead of one failing when it upgrades from reading. PostgreSQL locks
     /// rows as they are written and needs nothing up front.
-    async fn begin(&self, write: bool) -> Result<Tx> {
+    async fn begin(&self, pool: &AnyPool, write: bool) -> Result<Tx> {
         let tx = if write && self.backend == Backend::Sqlite {
-            self.pool.begin_with("BEGIN IMMEDIATE").await?
+            pool.begin_with("BEGIN IMMEDIATE").await?
         } else {
-            self.pool.begin().await?
+            pool.begin().await?
         };
         Ok(tx)
     }
@@ -238,7 +313,7 @@ impl Store {
     /// security shows and accepts that tenant's rows only; the queries keep their own
     /// `tenant_id` filter (SQLite has no such policies).
     async fn tenant_tx(&self, tenant: &str, write: bool) -> Result<Tx> {
-        let mut tx = self.begin(write).await?;
+        let mut tx = self.begin(&self.pool, write).await?;
         if self.backend == Backend::Postgres {
             // `true`: local to the transaction, so the pooled connection forgets it at the end.
             sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
@@ -249,16 +324,10 @@ impl Store {
         Ok(tx)
     }
 
-    /// A transaction for work that spans tenants; on PostgreSQL it sets `app.scope = 'system'`,
-    /// which the row-level security policies let through.
+    /// A transaction for work that spans tenants: on PostgreSQL on the system role's pool,
+    /// which the row-level security policies let through by role.
     async fn system_tx(&self, write: bool) -> Result<Tx> {
-        let mut tx = self.begin(write).await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT set_config('app.scope', 'system', true)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(tx)
+        self.begin(&self.system_pool, write).await
     }
 
     /// Serializes a tenant's read-then-write changes (deployment history, a node's stock). On
@@ -274,6 +343,31 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Makes a new system connection act as [`SYSTEM_ROLE`]: connected as it, nothing to do;
+/// connected as a member of it (e.g. the schema owner), `SET ROLE`. A role that is neither
+/// cannot do the service's cross-tenant work, and start-up says so.
+async fn become_system_role(conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+    let user: String = sqlx::query_scalar("SELECT CAST(current_user AS TEXT)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if user != SYSTEM_ROLE {
+        sqlx::query(&format!("SET ROLE {SYSTEM_ROLE}"))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                sqlx::Error::Configuration(
+                    format!(
+                        "cross-tenant work needs the {SYSTEM_ROLE} role, and {user} cannot take \
+                         it ({e}): pass --system-database-url with a {SYSTEM_ROLE} login, or \
+                         GRANT {SYSTEM_ROLE} TO {user}"
+                    )
+                    .into(),
+                )
+            })?;
+    }
+    Ok(())
 }
 
 /// The `sqlite://` URL of `path`, creating the file if missing. A URL drops `.` and `..`

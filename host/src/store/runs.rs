@@ -41,6 +41,7 @@ pub struct RunRecord {
 
 /// Which runs to list; every field narrows the result.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunFilter {
     pub hook: Option<String>,
@@ -49,7 +50,8 @@ pub struct RunFilter {
     pub request_id: Option<String>,
     /// Only runs with an id below this (page back from the last id seen).
     pub before: Option<i64>,
-    /// At most this many, newest first (default 50, at most 500).
+    /// At most this many, newest first [default: 50].
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

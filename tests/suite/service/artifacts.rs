@@ -32,7 +32,7 @@ fn node(store: &Store) -> Deployments {
 /// The tenant with tira's component uploaded and deployed to pricing, as the admin API records
 /// them (without loading the component: no node has compiled it yet). Returns its digest.
 async fn deployed_tira(database: &TestDatabase) -> (Store, PluginDigest) {
-    let store = Store::open_with(&database.url, database.migration_url.as_deref())
+    let store = Store::connect(&super::urls(database))
         .await
         .expect("store opens");
     let tenant = Tenant {

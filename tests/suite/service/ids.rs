@@ -158,13 +158,12 @@ async fn the_migration_numbers_existing_events_and_runs_per_tenant() {
     migrator.migrations = all;
     migrator.run(&pool).await.expect("migrates to the latest");
 
-    let mut tx = pool.begin().await.expect("tx");
-    if database.is_postgres() {
-        sqlx::query("SELECT set_config('app.scope', 'system', true)")
-            .execute(&mut *tx)
-            .await
-            .expect("scope");
-    }
+    // Read as the service's cross-tenant work does.
+    let reader = match &database.system_url {
+        Some(system) => sqlx::AnyPool::connect(system).await.expect("connects"),
+        None => pool.clone(),
+    };
+    let mut tx = reader.begin().await.expect("tx");
     let numbered = |sql: &'static str| sqlx::query(sql);
     let events: Vec<(String, String, i64)> =
         numbered("SELECT id, tenant_id, tenant_seq FROM outbox ORDER BY seq")
@@ -210,5 +209,6 @@ async fn the_migration_numbers_existing_events_and_runs_per_tenant() {
         ]
     );
     tx.commit().await.expect("commits");
+    reader.close().await;
     pool.close().await;
 }

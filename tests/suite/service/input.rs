@@ -435,3 +435,161 @@ async fn a_nul_character_anywhere_is_refused_and_writes_nothing() {
     assert_eq!(svc.get("/admin/tenants", ADMIN).await.body, tenants_before);
     assert_eq!(svc.get("/v1/orders", &key).await.body, json!([]));
 }
+
+#[tokio::test]
+async fn unknown_time_zones_and_stock_beyond_int32_are_refused() {
+    let svc = TestService::start().await;
+    for zone in ["Mars/Olympus", "", "Asia/Kolkata/../x", "UTC+5:30"] {
+        let reply = svc
+            .post(
+                "/admin/tenants",
+                ADMIN,
+                json!({ "id": "mars", "name": "Mars", "currency": "INR", "time_zone": zone }),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid-time-zone"),
+            "{zone}: {reply:?}"
+        );
+    }
+    let ok = svc
+        .post(
+            "/admin/tenants",
+            ADMIN,
+            json!({ "id": "paris", "name": "Paris", "currency": "EUR", "time_zone": "Europe/Paris" }),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
+    let key = ok.body["api_key"].as_str().expect("key").to_owned();
+
+    let node = |stock: u64| json!({ "id": "N1", "kind": "store", "pincode": "75001", "stock": { "A": stock } });
+    let over = svc.put("/v1/nodes/N1", &key, node(1 << 31)).await;
+    assert_eq!(
+        (over.status, over.code()),
+        (StatusCode::BAD_REQUEST, "invalid-body"),
+        "{over:?}"
+    );
+    assert_eq!(svc.get("/v1/nodes", &key).await.body, json!([]));
+    let most = svc.put("/v1/nodes/N1", &key, node((1 << 31) - 1)).await;
+    assert_eq!(most.status, StatusCode::OK, "{most:?}");
+    assert_eq!(
+        svc.get("/v1/nodes/N1", &key).await.body["stock"]["A"],
+        (1u64 << 31) - 1
+    );
+}
+
+#[tokio::test]
+async fn the_authorization_scheme_is_case_insensitive() {
+    let svc = TestService::start().await;
+    let key = svc.tenant("shop").await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let reply = svc
+            .request(
+                Request::get("/v1/tenant")
+                    .header("authorization", format!("{scheme} {key}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{scheme}: {reply:?}");
+        let admin = svc
+            .request(
+                Request::get("/admin/tenants")
+                    .header("authorization", format!("{scheme} {ADMIN}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(admin.status, StatusCode::OK, "{scheme}: {admin:?}");
+    }
+    for header in [format!("Basic {key}"), format!("Bearer{key}"), key.clone()] {
+        let reply = svc
+            .request(
+                Request::get("/v1/tenant")
+                    .header("authorization", header.as_str())
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "{header}"
+        );
+    }
+}
+
+/// Malformed JSON is `malformed-json` on every endpoint that reads JSON; JSON of the wrong
+/// shape is `invalid-body`.
+#[tokio::test]
+async fn malformed_json_has_one_code_everywhere() {
+    let svc = TestService::start().await;
+    let key = svc.tenant("shop").await;
+    let endpoints = [
+        (Method::POST, "/admin/tenants", ADMIN.to_owned()),
+        (
+            Method::POST,
+            "/admin/tenants/shop/deployments",
+            ADMIN.to_owned(),
+        ),
+        (Method::POST, "/v1/products", key.clone()),
+        (Method::PUT, "/v1/products/A", key.clone()),
+        (Method::POST, "/v1/nodes", key.clone()),
+        (Method::PUT, "/v1/nodes/N1", key.clone()),
+        (Method::POST, "/v1/quotes", key.clone()),
+        (Method::POST, "/v1/orders", key.clone()),
+    ];
+    let malformed: [&[u8]; 8] = [
+        b"",
+        b"{",
+        b"{\"id\": ",
+        b"not json",
+        b"[1,]",
+        b"{} trailing",
+        b"{\"a\": \"\xff\"}",
+        b"{\"a\": 01}",
+    ];
+    for (method, path, caller) in &endpoints {
+        for body in malformed {
+            let reply = svc
+                .request(
+                    Request::builder()
+                        .method(method.clone())
+                        .uri(*path)
+                        .header("authorization", format!("Bearer {caller}"))
+                        .header("content-type", "application/json")
+                        .header("idempotency-key", "k-1")
+                        .body(Body::from(body.to_vec()))
+                        .expect("request"),
+                )
+                .await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (StatusCode::BAD_REQUEST, "malformed-json"),
+                "{method} {path} {:?}: {reply:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for wrong_shape in [
+            json!([]),
+            json!("text"),
+            json!(null),
+            json!({ "no": "such field" }),
+        ] {
+            let reply = svc
+                .call(
+                    method.clone(),
+                    path,
+                    Some(caller),
+                    Some(wrong_shape.clone()),
+                )
+                .await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (StatusCode::BAD_REQUEST, "invalid-body"),
+                "{method} {path} {wrong_shape}: {reply:?}"
+            );
+        }
+    }
+}

@@ -167,3 +167,103 @@ async fn a_looping_tenant_gets_its_policy_outcome_and_others_keep_their_latency(
     assert_eq!(failed["error"]["details"]["failure"]["kind"], "timeout");
     live.shutdown().await;
 }
+
+/// A component with `functions` small exported functions: much code to compile, no hooks.
+fn large_component(functions: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut wat = String::from("(component (core module $m\n");
+    for i in 0..functions {
+        let _ = writeln!(
+            wat,
+            "(func (export \"f{i}\") (param i64) (result i64) local.get 0 i64.const {i} i64.add \
+             i64.const 7 i64.mul local.get 0 i64.xor i64.const 13 i64.rotl local.get 0 i64.sub)"
+        );
+    }
+    wat.push_str(")(core instance (instantiate $m)))");
+    wat::parse_str(&wat).expect("valid WAT")
+}
+
+/// Functions in the expensive component: the runtime's limit, seconds to compile.
+const EXPENSIVE: usize = 10_000;
+/// Over the runtime's limit of functions per component.
+const TOO_MANY: usize = 10_001;
+
+/// Another tenant's quotes keep answering while a component that takes seconds to compile is
+/// uploaded: compiling runs off the request path, one at a time, at low priority; and a
+/// component over the code limits is refused before any compiling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expensive_compile_does_not_stall_other_tenants_quotes() {
+    let live = LiveService::start(|_| {}).await;
+    let (expensive, too_many) =
+        tokio::task::spawn_blocking(|| (large_component(EXPENSIVE), large_component(TOO_MANY)))
+            .await
+            .expect("generates");
+    let report = live
+        .client(move |api| {
+            let key = setup(&api, "good", "tira", json!({ "hook": "pricing" }));
+            demo::create_tenant(&api, ADMIN, "big").expect("tenant");
+            let alone = timed_quotes(&api, &key, 200, Duration::from_secs(1));
+
+            // Refused from its section headers, before compiling: fast, whatever the machine.
+            let started = Instant::now();
+            let (status, refused) = api
+                .upload("/admin/tenants/big/plugins", ADMIN, &too_many)
+                .expect("upload");
+            let refused_in = started.elapsed();
+            assert_eq!(
+                (status, refused["error"]["code"].as_str()),
+                (413, Some("component-too-complex")),
+                "{refused}"
+            );
+
+            let uploading = Arc::new(AtomicBool::new(true));
+            let upload = {
+                let (api, uploading) = (api.clone(), uploading.clone());
+                std::thread::spawn(move || {
+                    let started = Instant::now();
+                    let answer = api.upload("/admin/tenants/big/plugins", ADMIN, &expensive);
+                    let took = started.elapsed();
+                    uploading.store(false, Ordering::SeqCst);
+                    (answer.expect("upload answers"), took)
+                })
+            };
+            let mut during = Vec::new();
+            while uploading.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let (status, quote) = api
+                    .post("/v1/quotes", &key, &small_request(), &[])
+                    .expect("quote");
+                assert_eq!(status, 200, "{quote}");
+                during.push(started.elapsed());
+            }
+            let ((status, uploaded), compile) = upload.join().expect("upload thread");
+            // Compiled, then refused for what it is (no hooks): the stable code, after the work.
+            assert_eq!(
+                (status, uploaded["error"]["code"].as_str()),
+                (422, Some("unsupported-contract")),
+                "{uploaded}"
+            );
+            during.sort();
+            (alone, during, compile, refused_in)
+        })
+        .await;
+    let (alone, during, compile, refused_in) = report;
+    assert!(!during.is_empty(), "no quote ran during the compile");
+    let slowest = *during.last().expect("some");
+    // Generous: no quote waits on the compile (it would take seconds if it did).
+    assert!(
+        slowest < Duration::from_secs(3),
+        "a quote took {slowest:?} during the compile"
+    );
+    println!(
+        "expensive compile ({EXPENSIVE} functions): {compile:?}; over the limit ({TOO_MANY}): \
+         refused in {refused_in:?}. Other tenant's quotes alone: p50 {:?} p99 {:?} ({} quotes); \
+         during the compile: p50 {:?} p99 {:?} max {slowest:?} ({} quotes)",
+        percentile(&alone, 0.5),
+        percentile(&alone, 0.99),
+        alone.len(),
+        percentile(&during, 0.5),
+        percentile(&during, 0.99),
+        during.len()
+    );
+}

@@ -4,6 +4,7 @@
 mod artifacts;
 mod auth;
 mod checkout;
+mod crash;
 mod demo;
 mod deployments;
 mod history;
@@ -11,9 +12,12 @@ mod ids;
 mod input;
 mod isolation;
 mod observability;
+mod openapi;
 mod orders;
+mod outage;
 mod plugin_output;
 mod postgres;
+mod process;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -62,10 +66,20 @@ fn cache_dir() -> PathBuf {
     .clone()
 }
 
+/// Where a store over `database` connects, as the service would.
+pub fn urls(database: &TestDatabase) -> mandi_host::store::DatabaseUrls {
+    mandi_host::store::DatabaseUrls {
+        url: database.url.clone(),
+        migration_url: database.migration_url.clone(),
+        system_url: database.system_url.clone(),
+    }
+}
+
 /// The service's settings over `database` (SQLite, or PostgreSQL when the environment says so).
 pub fn config(database: &TestDatabase) -> ServeConfig {
     let mut config = ServeConfig::new(database.url.clone(), ADMIN);
     config.migration_database_url = database.migration_url.clone();
+    config.system_database_url = database.system_url.clone();
     config.cache_dir = Some(cache_dir());
     config
 }
@@ -134,6 +148,10 @@ impl TestService {
 
     pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
         self.call(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(key), Some(body)).await
     }
 
     /// Creates a tenant selling in INR; returns its API key.

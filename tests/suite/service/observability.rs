@@ -296,10 +296,9 @@ async fn shutdown_finishes_in_flight_work_and_keeps_runs_and_events() {
         .await;
     let database = live.shutdown().await;
     // Reopen the database: every run was flushed and every event relayed.
-    let store =
-        mandi_host::store::Store::open_with(&database.url, database.migration_url.as_deref())
-            .await
-            .expect("reopens");
+    let store = mandi_host::store::Store::connect(&super::urls(&database))
+        .await
+        .expect("reopens");
     let runs = store.runs("tira", &Default::default()).await.expect("runs");
     assert_eq!(runs.len(), 20, "one pricing run per order");
     assert_eq!(store.pending_events(100).await.expect("events"), []);

@@ -9,7 +9,7 @@ use super::orders::order;
 use super::{TestService, small_request};
 
 /// Every table that holds tenants' rows, with its tenant column.
-const TENANT_TABLES: [(&str, &str); 11] = [
+const TENANT_TABLES: [(&str, &str); 12] = [
     ("tenants", "id"),
     ("api_keys", "tenant_id"),
     ("products", "tenant_id"),
@@ -21,6 +21,7 @@ const TENANT_TABLES: [(&str, &str); 11] = [
     ("reservations", "tenant_id"),
     ("outbox", "tenant_id"),
     ("plugin_runs", "tenant_id"),
+    ("tenant_counters", "tenant_id"),
 ];
 
 #[tokio::test]
@@ -132,6 +133,89 @@ async fn a_tenant_transaction_sees_and_writes_only_its_own_rows() {
     );
 }
 
+/// The tenant-serving role cannot switch itself into system scope: what a SQL injection in a
+/// tenant's request could try. Work across tenants belongs to `mandi_system`, which the
+/// policies let through by role, not by a setting.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: `cargo xtask test` runs it with MANDI_TEST_POSTGRES_URL"]
+async fn the_tenant_role_cannot_switch_itself_into_seeing_every_tenant() {
+    let svc = TestService::start().await;
+    assert!(svc.database.is_postgres(), "set MANDI_TEST_POSTGRES_URL");
+    for brand in ["jiomart", "tira"] {
+        let key = svc.brand(brand).await;
+        let placed = order(&svc, &key, "k1", &small_request()).await;
+        assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    }
+    let store = svc.service.state().store();
+    super::eventually(|| async {
+        let runs = store.runs("tira", &Default::default()).await.expect("runs");
+        !runs.is_empty()
+    })
+    .await;
+
+    let mut app = sqlx::PgConnection::connect(&svc.database.url)
+        .await
+        .expect("connects");
+    // The old switch, alone or beside a tenant: one tenant's rows at most.
+    let mut tx = app.begin().await.expect("begin");
+    sqlx::query("SELECT set_config('app.scope', 'system', true)")
+        .execute(&mut *tx)
+        .await
+        .expect("a setting anyone may set");
+    for (table, _) in TENANT_TABLES {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut *tx)
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "{table}: system scope by setting");
+    }
+    sqlx::query("SELECT set_config('app.tenant_id', 'tira', true)")
+        .execute(&mut *tx)
+        .await
+        .expect("set tenant");
+    for (table, column) in TENANT_TABLES {
+        let tenants: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT DISTINCT {column} FROM {table}"))
+                .fetch_all(&mut *tx)
+                .await
+                .expect("select");
+        assert_eq!(tenants, ["tira"], "{table}");
+    }
+    drop(tx);
+    // Nor can it take the system role, or touch what only cross-tenant work touches.
+    for (sql, what) in [
+        ("SET ROLE mandi_system", "permission denied"),
+        ("SELECT count(*) FROM artifacts", "permission denied"),
+        (
+            "INSERT INTO tenants (id, name, currency, time_zone, utc_offset_minutes, created_at)
+             VALUES ('sneaky', 'x', 'INR', 'UTC', 0, 0)",
+            "permission denied",
+        ),
+        ("DELETE FROM plugin_runs", "permission denied"),
+    ] {
+        let refused = sqlx::query(sql).execute(&mut app).await.expect_err(sql);
+        assert!(refused.to_string().contains(what), "{sql}: {refused}");
+    }
+
+    // The system role sees every tenant, with no setting at all.
+    let mut system =
+        sqlx::PgConnection::connect(svc.database.system_url.as_deref().expect("postgres"))
+            .await
+            .expect("connects");
+    let tenants: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM plugin_runs ORDER BY 1")
+            .fetch_all(&mut system)
+            .await
+            .expect("runs");
+    assert_eq!(tenants, ["jiomart", "tira"]);
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut system)
+            .await
+            .expect("role");
+    assert!(!superuser && !bypass, "the system role is an ordinary role");
+}
+
 /// A `mandi serve` process.
 struct Node {
     child: std::process::Child,
@@ -154,6 +238,10 @@ impl Node {
             .args([
                 "--migration-database-url",
                 database.migration_url.as_deref().expect("postgres"),
+            ])
+            .args([
+                "--system-database-url",
+                database.system_url.as_deref().expect("postgres"),
             ])
             .arg("--cache-dir")
             .arg(cache)
