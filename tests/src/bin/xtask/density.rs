@@ -186,7 +186,7 @@ fn in_parallel<T: Send>(
                         }
                         mine.push((i, work(i)?));
                         let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if finished % 500 == 0 || finished == n {
+                        if finished.is_multiple_of(500) || finished == n {
                             eprintln!("  {finished}/{n}");
                         }
                     }
