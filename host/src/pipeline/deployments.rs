@@ -238,11 +238,13 @@ impl Deployments {
         if let Some(plugin) = self.runtime.loaded(&digest) {
             return Ok(plugin);
         }
-        let digest = digest.to_string();
+        let digest_text = digest.to_string();
         let engine = self.runtime.engine_fingerprint().to_owned();
         let artifact = match &self.artifact_key {
-            Some(key) => match self.store.artifact(&digest, &engine).await {
-                Ok(Some(stored)) if key.verifies(&digest, &engine, &stored) => Some(stored.bytes),
+            Some(key) => match self.store.artifact(&digest_text, &engine).await {
+                Ok(Some(stored)) if key.verifies(&digest_text, &engine, &stored) => {
+                    Some(stored.bytes)
+                }
                 Ok(Some(_)) => {
                     tracing::warn!(%digest, "shared artifact has a bad signature; compiling");
                     None
@@ -256,25 +258,42 @@ impl Deployments {
             None => None,
         };
         let runtime = self.runtime.clone();
-        // A cold start without a shared artifact compiles (tens of ms; seconds for a large
-        // component): never on the async executor, one at a time, and on a thread at the lowest
-        // priority, so other tenants' hook calls (normal priority) get the CPU first.
-        let _turn = self
-            .compiles
-            .acquire()
+        let precompiled = artifact.is_some() || self.runtime.has_cached_artifact(&digest);
+        let (plugin, fresh_artifact) = if precompiled {
+            // Compiled code at hand (a restart, another node's work): loading it maps the
+            // artifact and links it, about a millisecond, so it waits for no compile turn.
+            // An artifact that proves unusable is compiled here after all: rare, and bounded
+            // by the same size checks.
+            tokio::task::spawn_blocking(move || {
+                runtime.load_with_artifact(wasm.as_ref(), artifact.as_deref())
+            })
             .await
-            .expect("the compile semaphore is never closed");
-        let loaded = super::scheduler::run_at_low_priority(move || {
-            runtime.load_with_artifact(wasm.as_ref(), artifact.as_deref())
-        })
-        .await;
-        let (plugin, fresh_artifact) = match loaded {
-            Ok(result) => result?,
-            Err(panic) => std::panic::resume_unwind(panic),
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?
+        } else {
+            // Compiling takes tens of ms, seconds for a large component: never on the async
+            // executor, one at a time, and on a thread at the lowest priority, so other
+            // tenants' hook calls (normal priority) get the CPU first.
+            let _turn = self
+                .compiles
+                .acquire()
+                .await
+                .expect("the compile semaphore is never closed");
+            let loaded = super::scheduler::run_at_low_priority(move || {
+                runtime.load_with_artifact(wasm.as_ref(), artifact.as_deref())
+            })
+            .await;
+            match loaded {
+                Ok(result) => result?,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         };
         if let (Some(key), Some(bytes)) = (&self.artifact_key, fresh_artifact) {
-            let signed = key.sign(&digest, &engine, bytes);
-            if let Err(err) = self.store.put_artifact(&digest, &engine, &signed).await {
+            let signed = key.sign(&digest_text, &engine, bytes);
+            if let Err(err) = self
+                .store
+                .put_artifact(&digest_text, &engine, &signed)
+                .await
+            {
                 tracing::warn!(%digest, error = %err, "could not share the compiled artifact");
             }
         }

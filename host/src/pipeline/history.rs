@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::HookTrace;
+use crate::runtime::LogRecord;
 use crate::store::{RunRecord, Store, storable_text};
 
 /// Runs queued beyond this are dropped (and counted) rather than growing memory without bound.
@@ -65,11 +66,15 @@ impl RecordRuns {
         (Self { queue }, RunWriter { stop, task })
     }
 
-    /// Queues a record of every plugin call in `trace` (platform defaults are not runs).
+    /// Queues a record of every plugin call in `trace` (platform defaults are not runs). Each
+    /// run keeps at most `RUN_LOG_BYTES` of its logs, so a plugin that logs all its limit on
+    /// every call costs the history (and the database, and this request's thread) a bounded
+    /// amount; the run says its logs were cut.
     pub fn record(&self, tenant: &str, request_id: &str, trace: &[HookTrace]) {
         let now = crate::store::now_ms();
         for t in trace {
             let Some(source) = &t.source else { continue };
+            let kept = logs_kept(&t.logs);
             let record = RunRecord {
                 id: 0,
                 tenant_id: tenant.to_owned(),
@@ -88,8 +93,10 @@ impl RecordRuns {
                 fuel_budget: Some(i64::try_from(t.fuel_budget).unwrap_or(i64::MAX)),
                 peak_memory_bytes: i64::try_from(t.peak_memory_bytes).unwrap_or(i64::MAX),
                 input_digest: t.input_digest.clone(),
-                logs: storable_json(serde_json::to_value(&t.logs).expect("log records serialize")),
-                logs_truncated: t.logs_truncated,
+                logs: storable_json(
+                    serde_json::to_value(&t.logs[..kept]).expect("log records serialize"),
+                ),
+                logs_truncated: t.logs_truncated || kept < t.logs.len(),
                 created_at: now,
             };
             if self.queue.try_send(record).is_err() {
@@ -97,6 +104,25 @@ impl RecordRuns {
             }
         }
     }
+}
+
+/// The logs a run keeps in history: the first records, up to this many bytes of text. A call
+/// may log up to its log limit (1 MiB at most); the quote's caller sees none of it, so this is
+/// only what the history keeps to explain the call.
+const RUN_LOG_BYTES: usize = 64 << 10;
+
+/// How many of `logs`, from the first, fit in `RUN_LOG_BYTES`.
+fn logs_kept(logs: &[LogRecord]) -> usize {
+    let mut bytes = 0;
+    logs.iter()
+        .take_while(|record| {
+            bytes += record.message.len()
+                + (record.fields.iter())
+                    .map(|(k, v)| k.len() + v.len())
+                    .sum::<usize>();
+            bytes <= RUN_LOG_BYTES
+        })
+        .count()
 }
 
 async fn write(store: &Store, batch: &mut Vec<RunRecord>) {

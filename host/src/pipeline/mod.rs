@@ -444,8 +444,15 @@ fn stock_of_cart(nodes: &[FulfillmentNode], cart: &Cart) -> Vec<FulfillmentNode>
 /// every call), or an order request (to tell a replay from another body).
 fn json_digest(input: &impl Serialize) -> String {
     use sha2::Digest as _;
-    let json = serde_json::to_vec(input).expect("contract types serialize");
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(&json)))
+    use std::io::Write as _;
+    // Streamed into the hash through a small buffer: the JSON itself is never needed, and
+    // serde_json writes in fragments of a few bytes.
+    let mut hasher = sha2::Sha256::new();
+    let mut buffered = std::io::BufWriter::with_capacity(4096, &mut hasher);
+    serde_json::to_writer(&mut buffered, input).expect("contract types serialize");
+    buffered.flush().expect("hashing cannot fail");
+    drop(buffered);
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 struct Run<'a> {

@@ -115,24 +115,61 @@ impl TenantScheduler {
 }
 
 type Panic = Box<dyn std::any::Any + Send>;
+type Job = Box<dyn FnOnce() + Send>;
 
-/// Runs `work` on a thread of its own at the lowest priority. A fresh thread, because a
-/// thread may lower its priority but (unprivileged) not raise it again, so pooled threads
-/// would stay slow; a heavy tenant's quote costs milliseconds, the spawn tens of microseconds.
+/// Runs `work` on the low-priority pool: threads that lowered their own priority once when
+/// they started. A pool of its own, because a thread may lower its priority but (unprivileged)
+/// not raise it again, so tokio's blocking threads cannot be borrowed for this.
 pub(crate) async fn run_at_low_priority<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Panic> {
     let (done, result) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name("mandi-heavy".into())
-        .spawn(move || {
-            lower_this_threads_priority();
-            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
-        });
-    if let Err(err) = spawned {
-        panic!("cannot start a quote thread: {err}");
+    low_priority_pool().submit(Box::new(move || {
+        let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+    }));
+    result.await.expect("the low-priority pool always answers")
+}
+
+/// One thread per core at the lowest priority, started on first use and kept for the life of
+/// the process. A heavy tenant's quotes queue here: with its CPU share at the kernel's
+/// minimum, more threads would not finish its work sooner.
+struct LowPriorityPool {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl LowPriorityPool {
+    fn submit(&self, job: Job) {
+        self.jobs
+            .send(job)
+            .expect("the low-priority threads live as long as the process");
     }
-    result.await.expect("the quote thread always answers")
+}
+
+fn low_priority_pool() -> &'static LowPriorityPool {
+    static POOL: std::sync::OnceLock<LowPriorityPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("mandi-heavy-{i}"))
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    loop {
+                        // The lock is held only to take the next job, not while running it.
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match next {
+                            Ok(job) => job(),
+                            Err(_) => return, // the sender is static: never
+                        }
+                    }
+                })
+                .expect("cannot start the low-priority quote threads");
+        }
+        LowPriorityPool { jobs }
+    })
 }
 
 /// Nice 19: the kernel's weight for it is about 1.5% of a normal thread's.
@@ -156,9 +193,40 @@ struct CpuUsage {
 #[derive(Debug, Default)]
 struct UsageTable {
     tenants: HashMap<String, Decaying>,
-    total: Decaying,
     /// Forgotten tenants are dropped when the table grows past this (amortised pruning).
     prune_at: usize,
+    /// Every tenant's usage summed: exact, since all decay alike.
+    total: Decaying,
+    /// How many tenants compete, as last counted: recounted at most every `RECOUNT` (or when
+    /// a tenant starts competing), so a quote costs O(1) however many tenants are active.
+    competing: Competing,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Competing {
+    tenants: usize,
+    at: Option<Instant>,
+}
+
+const RECOUNT: Duration = Duration::from_millis(20);
+
+impl UsageTable {
+    fn competing(&mut self, now: Instant) -> Competing {
+        let fresh = self
+            .competing
+            .at
+            .is_some_and(|at| now.saturating_duration_since(at) < RECOUNT);
+        if !fresh {
+            let tenants = (self.tenants.values())
+                .filter(|usage| usage.at(now) > COMPETING)
+                .count();
+            self.competing = Competing {
+                tenants,
+                at: Some(now),
+            };
+        }
+        self.competing
+    }
 }
 
 /// How fast past CPU is forgotten.
@@ -167,8 +235,11 @@ const TIME_CONSTANT: Duration = Duration::from_secs(1);
 const HEAVY_FLOOR: f64 = 0.25;
 /// How many times the others' average a tenant must use to be deprioritised.
 const HEAVY_FACTOR: f64 = 2.0;
-/// Tenants whose usage decayed below this are forgotten, and not counted as active.
+/// Tenants whose usage decayed below this are forgotten.
 const FORGOTTEN: f64 = 1e-3;
+/// Others using less than this (cores) are not competing for the CPU: a tenant that just
+/// stopped quoting decays through here within a few seconds and is no reason to slow anyone.
+const COMPETING: f64 = 0.02;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Decaying {
@@ -198,11 +269,12 @@ impl CpuUsage {
         let mut table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let seconds = busy.as_secs_f64();
         table.total.add(seconds, now);
-        table
-            .tenants
-            .entry(tenant.to_owned())
-            .or_default()
-            .add(seconds, now);
+        let usage = table.tenants.entry(tenant.to_owned()).or_default();
+        let was_competing = usage.at(now) > COMPETING;
+        usage.add(seconds, now);
+        if !was_competing && usage.at(now) > COMPETING {
+            table.competing.at = None; // one more competitor: recount
+        }
         // Keep the table to the tenants that are using CPU now, pruning in amortised O(1).
         if table.tenants.len() > table.prune_at {
             table.tenants.retain(|_, usage| usage.at(now) > FORGOTTEN);
@@ -217,21 +289,18 @@ impl CpuUsage {
 
     /// Whether `tenant` uses far more CPU than the other active tenants.
     fn is_heavy(&self, tenant: &str, now: Instant) -> bool {
-        let table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mine = table.tenants.get(tenant).map_or(0.0, |u| u.at(now));
         if mine < HEAVY_FLOOR {
             return false;
         }
-        let others = table
-            .tenants
-            .iter()
-            .filter(|(id, usage)| id.as_str() != tenant && usage.at(now) > FORGOTTEN)
-            .count();
+        // The others: the competing tenants but this one (which competes, being over the floor).
+        let others = table.competing(now).tenants.saturating_sub(1);
         if others == 0 {
             return false; // alone: nobody to yield to
         }
-        let others_average = (table.total.at(now) - mine).max(0.0) / others as f64;
-        mine > HEAVY_FACTOR * others_average
+        let others_total = (table.total.at(now) - mine).max(0.0);
+        mine > HEAVY_FACTOR * (others_total / others as f64)
     }
 }
 
@@ -285,11 +354,22 @@ mod tests {
         let usage = CpuUsage::default();
         let t0 = Instant::now();
         usage.charge("spin", Duration::from_millis(1_000), t0);
-        usage.charge("good", Duration::from_millis(10), t0);
+        usage.charge("good", Duration::from_millis(30), t0);
         assert!(usage.is_heavy("spin", t0));
         let later = t0 + 5 * TIME_CONSTANT;
         assert!(usage.of("spin", later) < 0.01);
         assert!(!usage.is_heavy("spin", later));
+    }
+
+    #[test]
+    fn a_tenant_that_stopped_quoting_slows_nobody() {
+        let usage = CpuUsage::default();
+        let t0 = Instant::now();
+        usage.charge("earlier", Duration::from_millis(300), t0);
+        let later = t0 + 3 * TIME_CONSTANT;
+        usage.charge("now", Duration::from_millis(1_500), later);
+        assert!(usage.of("earlier", later) > FORGOTTEN, "not yet forgotten");
+        assert!(!usage.is_heavy("now", later));
     }
 
     #[tokio::test]
@@ -301,13 +381,17 @@ mod tests {
             .charge("spin", Duration::from_millis(900), now);
         scheduler
             .usage
-            .charge("good", Duration::from_millis(10), now);
+            .charge("good", Duration::from_millis(30), now);
         assert!(scheduler.usage.is_heavy("spin", Instant::now()));
         let name = scheduler
             .run("spin", || std::thread::current().name().map(str::to_owned))
             .await
             .expect("runs");
-        assert_eq!(name.as_deref(), Some("mandi-heavy"));
+        assert!(
+            name.as_deref()
+                .is_some_and(|n| n.starts_with("mandi-heavy-")),
+            "{name:?}"
+        );
         let panicked = tokio::spawn(async move {
             scheduler
                 .run("spin", || panic!("plugin pipeline bug"))

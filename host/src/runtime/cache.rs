@@ -33,6 +33,11 @@ impl ArtifactCache {
         &self.fingerprint
     }
 
+    /// Whether the cache directory holds an artifact for this component (not yet checked).
+    pub(crate) fn has(&self, digest: &PluginDigest) -> bool {
+        self.path_for(digest).is_some_and(|path| path.exists())
+    }
+
     fn path_for(&self, digest: &PluginDigest) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!("{}-{}.cwasm", digest.hex(), self.fingerprint)))

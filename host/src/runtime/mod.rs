@@ -167,6 +167,12 @@ impl Runtime {
         }
     }
 
+    /// Whether loading this component would find compiled code in the cache directory rather
+    /// than compile it (the artifact is checked when loaded; a bad one is compiled after all).
+    pub fn has_cached_artifact(&self, digest: &PluginDigest) -> bool {
+        self.artifacts.has(digest)
+    }
+
     /// The component with this digest, if it is loaded in memory: no bytes needed.
     pub fn loaded(&self, digest: &PluginDigest) -> Option<Plugin> {
         self.loaded.get(digest)

@@ -64,6 +64,31 @@ pub struct RunsNotStored {
     pub cause: StoreError,
 }
 
+/// Runs a statement inserts: 48 x 17 parameters stays under the 999 of older SQLite builds
+/// as well as the limits of current SQLite and PostgreSQL.
+const INSERT_CHUNK: usize = 48;
+const RUN_COLUMNS: usize = 17;
+
+/// `INSERT INTO plugin_runs (...) VALUES ($1, ..., $17), ($18, ...)` for `rows` runs.
+fn insert_runs_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO plugin_runs (tenant_id, number, request_id, hook, deployment_id,
+           plugin_digest, outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
+           peak_memory_bytes, input_digest, logs, logs_truncated, created_at) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..RUN_COLUMNS {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * RUN_COLUMNS + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Store {
     /// Records a batch of runs, which may be of several tenants (the system role), in one
     /// transaction. When the database refuses the batch (a value it cannot store, a constraint),
@@ -117,35 +142,34 @@ impl Store {
             let last = take_numbers(&mut tx, tenant, "run", count).await?;
             next.insert(tenant, last - count + 1);
         }
-        for r in runs {
-            let number = next.get_mut(r.tenant_id.as_str()).expect("counted above");
-            sqlx::query(
-                "INSERT INTO plugin_runs (tenant_id, number, request_id, hook, deployment_id,
-                   plugin_digest, outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
-                   peak_memory_bytes, input_digest, logs, logs_truncated, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                         $17)",
-            )
-            .bind(&r.tenant_id)
-            .bind(*number)
-            .bind(&r.request_id)
-            .bind(&r.hook)
-            .bind(&r.deployment_id)
-            .bind(&r.plugin_digest)
-            .bind(&r.outcome)
-            .bind(&r.error_kind)
-            .bind(&r.error)
-            .bind(r.duration_us)
-            .bind(r.fuel_used)
-            .bind(r.fuel_budget)
-            .bind(r.peak_memory_bytes)
-            .bind(&r.input_digest)
-            .bind(json(&r.logs))
-            .bind(i64::from(r.logs_truncated))
-            .bind(r.created_at)
-            .execute(&mut *tx)
-            .await?;
-            *number += 1;
+        // One multi-row INSERT a chunk: a statement per run would be a database round trip
+        // per run, and the batches come at the rate of checkouts.
+        for chunk in runs.chunks(INSERT_CHUNK) {
+            let sql = insert_runs_sql(chunk.len());
+            let mut insert = sqlx::query(&sql);
+            for r in chunk {
+                let number = next.get_mut(r.tenant_id.as_str()).expect("counted above");
+                insert = insert
+                    .bind(&r.tenant_id)
+                    .bind(*number)
+                    .bind(&r.request_id)
+                    .bind(&r.hook)
+                    .bind(&r.deployment_id)
+                    .bind(&r.plugin_digest)
+                    .bind(&r.outcome)
+                    .bind(&r.error_kind)
+                    .bind(&r.error)
+                    .bind(r.duration_us)
+                    .bind(r.fuel_used)
+                    .bind(r.fuel_budget)
+                    .bind(r.peak_memory_bytes)
+                    .bind(&r.input_digest)
+                    .bind(json(&r.logs))
+                    .bind(i64::from(r.logs_truncated))
+                    .bind(r.created_at);
+                *number += 1;
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

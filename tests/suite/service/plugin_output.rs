@@ -136,3 +136,42 @@ async fn run_history_shows_fuel_used_against_the_budget_of_a_failed_call() {
     assert_eq!(run["fuel_budget"], budget, "{run}");
     assert_eq!(run["fuel_used"], budget, "all of it was burnt: {run}");
 }
+
+#[tokio::test]
+async fn a_run_keeps_a_bounded_share_of_a_flood_of_logs() {
+    let svc = TestService::start().await;
+    let key = svc.tenant("flood").await;
+    svc.seed_catalog(&key).await;
+    let digest = svc.upload("flood", "hostile").await;
+    svc.deploy(
+        "flood",
+        "pricing",
+        &digest,
+        json!({
+            "config": { "attack": "flood" },
+            "limits": { "max_log_bytes": 1_048_576, "max_output_bytes": 300_000 },
+        }),
+    )
+    .await;
+    let quote = svc.post("/v1/quotes", &key, sample_request()).await;
+    assert_eq!(quote.status, StatusCode::OK, "{quote:?}");
+
+    super::eventually(|| async {
+        svc.get("/v1/runs", &key)
+            .await
+            .body
+            .as_array()
+            .is_some_and(|runs| runs.len() == 1)
+    })
+    .await;
+    let run = &svc.get("/v1/runs", &key).await.body[0];
+    let logs = run["logs"].as_array().expect("logs");
+    let text: usize = logs
+        .iter()
+        .map(|l| l["message"].as_str().map_or(0, str::len))
+        .sum();
+    // The plugin logged 1 MiB (1,024 lines of 1 KiB); the run keeps the first 64 KiB.
+    assert!(!logs.is_empty() && text <= 64 << 10, "{} bytes kept", text);
+    assert!(logs.len() < 1_024, "{} lines kept", logs.len());
+    assert_eq!(run["logs_truncated"], true);
+}

@@ -4,7 +4,7 @@
 //! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "oversize" | "garbage" | "file" |
 //! "env" | "network" | "clock" | "exit" | "print" | "huge-output" | "huge-error" | "long-error" |
 //! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "flood" | "nul-text" |
-//! "none"}`
+//! "none"}`, or `{"attack": "spin", "iterations": N}` (slow but well-behaved).
 //!
 //! The tests assert that each attack ends in its own clear failure kind within the limits, and
 //! that the host then serves other plugins normally.
@@ -19,6 +19,9 @@ pub struct Hostile;
 #[derive(Deserialize)]
 struct Config {
     attack: String,
+    /// For `spin`: how many loop iterations to burn before answering.
+    #[serde(default)]
+    iterations: u64,
 }
 
 impl Pricing for Hostile {
@@ -26,6 +29,7 @@ impl Pricing for Hostile {
         let config: Config = ctx.config()?;
         match config.attack.as_str() {
             "loop" => spin_forever(),
+            "spin" => Ok(note(&format!("spun {}", spin(config.iterations)))),
             "alloc" => allocate_a_gibibyte(),
             "recursion" => Ok(note(&format!("depth {}", recurse(black_box(0))))),
             "panic" => panic!("hostile plugin panicked on purpose"),
@@ -113,6 +117,15 @@ fn free_items(count: usize, quantity: u32) -> PricingResult {
         });
     }
     result
+}
+
+/// Burns CPU for `iterations` rounds, then answers: a slow but well-behaved plugin.
+fn spin(iterations: u64) -> u64 {
+    let mut sum = 0u64;
+    for i in 0..iterations {
+        sum = black_box(sum.wrapping_add(i));
+    }
+    sum
 }
 
 fn spin_forever() -> ! {

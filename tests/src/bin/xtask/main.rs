@@ -7,12 +7,15 @@
 //! - `bench` runs the hook latency benchmark (release build).
 //! - `load` runs the quote load benchmark: quotes/s, p50 and p99 with and without plugins, over
 //!   HTTP against a release `mandi serve`, driven by wrk.
+//! - `density` runs the tenant density benchmark: resident memory and first-quote latency of a
+//!   node holding N tenants (default 5,000), each with its own component on three hooks.
 //! - `noisy` runs the noisy-neighbour benchmark: one tenant's quote latency alone and beside
 //!   misbehaving neighbours, over HTTP against a release `mandi serve`.
 //!
 //! Each adds the wasm32-wasip2 target first when it is missing.
 
 mod demo;
+mod density;
 mod load;
 mod noisy;
 mod server;
@@ -31,11 +34,12 @@ fn main() -> ExitCode {
         "demo" => demo::DemoArgs::parse(args).and_then(demo::demo),
         "test" => test(),
         "bench" => bench(),
+        "density" => density::DensityArgs::parse(args).and_then(density::density),
         "load" => load::LoadArgs::parse(args).and_then(load::load),
         "noisy" => noisy::NoisyArgs::parse(args).and_then(noisy::noisy),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|load [--seconds N] [--connections 2,8,16]|noisy [--seconds N]>"
+                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|density [--tenants N]|load [--seconds N] [--connections 2,8,16]|noisy [--seconds N] [--scenario spin,flood,loop]>"
             );
             return ExitCode::from(2);
         }

@@ -4,9 +4,11 @@
 //! measured against a fresh "alone" run just before it, reported side by side as p50/p99 and
 //! the ratio:
 //!
-//! 1. a plugin that spins ~45 ms a call (its deadline raised to 200 ms, fuel sized to ~45 ms);
-//! 2. a plugin that logs 1 MiB and returns ~250 KB of output a call (its log limit raised);
-//! 3. a plugin that spins until the default limits stop it.
+//! 1. `spin`: a plugin that spins ~45 ms a call and answers (sized on this machine; its
+//!    deadline raised to 200 ms);
+//! 2. `flood`: a plugin that logs 1 MiB and returns ~250 KB of output a call (its log and
+//!    output limits raised);
+//! 3. `loop`: a plugin that loops until the default limits stop it (its breaker then opens).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,11 +29,16 @@ use super::{root, step};
 pub struct NoisyArgs {
     /// How long each phase (alone, beside the neighbour) runs.
     seconds: u64,
+    /// Only these scenarios (`spin`, `flood`, `loop`); all when `None`.
+    scenarios: Option<Vec<String>>,
 }
 
 impl NoisyArgs {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
-        let mut parsed = Self { seconds: 8 };
+        let mut parsed = Self {
+            seconds: 8,
+            scenarios: None,
+        };
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--seconds" => {
@@ -41,7 +48,15 @@ impl NoisyArgs {
                         .parse()
                         .context("--seconds needs a number")?;
                 }
-                other => anyhow::bail!("unknown argument `{other}` (expected --seconds N)"),
+                "--scenario" => {
+                    let list = args
+                        .next()
+                        .context("--scenario needs spin, flood or loop")?;
+                    parsed.scenarios = Some(list.split(',').map(str::to_owned).collect());
+                }
+                other => anyhow::bail!(
+                    "unknown argument `{other}` (expected --seconds N, --scenario spin,flood,loop)"
+                ),
             }
         }
         Ok(parsed)
@@ -74,7 +89,7 @@ pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
     };
     let good = set_up_brand(&api, admin, "tira", &read("tira")?)?.api_key;
     let hostile = read("hostile")?;
-    let neighbour = |id: &str, attack: &str, limits: Value| -> anyhow::Result<String> {
+    let neighbour = |id: &str, config: Value, limits: Value| -> anyhow::Result<String> {
         let key = create_tenant(&api, admin, id)?;
         let digest = upload(&api, admin, id, &hostile)?;
         deploy(
@@ -82,50 +97,68 @@ pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
             admin,
             id,
             &json!({
-                "hook": "pricing", "plugin": digest, "config": { "attack": attack },
+                "hook": "pricing", "plugin": digest, "config": config,
                 "failure_policy": "fail-open", "limits": limits,
             }),
         )?;
         Ok(key)
     };
+    // A slow plugin's limits: its budget far above what it burns, so it always answers.
+    let slow_limits = json!({ "deadline_ms": 200, "max_fuel": 50_000_000_000u64 });
 
-    step("sizing the spinning plugin's fuel to ~45 ms on this machine");
+    step("sizing the slow plugin's spin to ~45 ms on this machine");
+    const PROBE: u64 = 100_000_000;
     let probe = neighbour(
         "probe",
-        "loop",
-        json!({ "deadline_ms": 2000, "max_fuel": 500_000_000u64 }),
+        json!({ "attack": "spin", "iterations": PROBE }),
+        json!({ "deadline_ms": 2000, "max_fuel": 50_000_000_000u64 }),
     )?;
     let (_, quote) = api.post("/v1/quotes", &probe, &small_request(), &[])?;
+    ensure!(
+        quote["trace"][0]["outcome"] == "ok",
+        "the probe failed: {quote}"
+    );
     let spent_us = quote["trace"][0]["duration_us"]
         .as_u64()
         .unwrap_or(0)
         .max(1);
-    let fuel_per_ms = 500_000_000 * 1_000 / spent_us;
-    let fuel_45ms = fuel_per_ms * 45;
-    println!("  {fuel_per_ms} fuel a millisecond: ~45 ms is {fuel_45ms} fuel");
+    let iterations_45ms = PROBE * 45_000 / spent_us;
+    println!("  {PROBE} iterations took {spent_us} us: ~45 ms is {iterations_45ms}");
 
-    let scenarios = [
+    let all = [
         (
-            "spins ~45 ms a call (deadline 200 ms)",
-            neighbour(
-                "spin",
-                "loop",
-                json!({ "deadline_ms": 200, "max_fuel": fuel_45ms }),
-            )?,
+            "spin",
+            "spins ~45 ms a call and answers (deadline 200 ms)",
+            json!({ "attack": "spin", "iterations": iterations_45ms }),
+            slow_limits,
         ),
         (
+            "flood",
             "logs 1 MiB + returns ~250 KB a call",
-            neighbour(
-                "flood",
-                "flood",
-                json!({ "max_log_bytes": 1_100_000, "max_output_bytes": 300_000 }),
-            )?,
+            json!({ "attack": "flood" }),
+            json!({ "max_log_bytes": 1_048_576, "max_output_bytes": 300_000 }),
         ),
         (
-            "spins until the default limits stop it",
-            neighbour("spin-default", "loop", json!({}))?,
+            "loop",
+            "loops until the default limits stop it",
+            json!({ "attack": "loop" }),
+            json!({}),
         ),
     ];
+    let mut scenarios = Vec::new();
+    for (id, name, config, limits) in all {
+        if args
+            .scenarios
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|s| s == id))
+        {
+            scenarios.push((name, neighbour(id, config, limits)?));
+        }
+    }
+    ensure!(
+        !scenarios.is_empty(),
+        "no scenario matches (spin, flood, loop)"
+    );
 
     step("warming up");
     measure(&api, &good, Duration::from_secs(2), None)?;
@@ -148,7 +181,7 @@ pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
         args.seconds
     );
     println!(
-        "| neighbour | alone p50 | alone p99 | beside p50 | beside p99 | p99 ratio | good quotes (alone / beside) | neighbour quotes |"
+        "| neighbour | alone p50 | alone p99 | beside p50 | beside p99 | p99 ratio | good quotes (alone / beside) | neighbour quotes its plugin answered |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, alone, beside) in &rows {
@@ -192,7 +225,11 @@ fn measure(
             let (api, stop, count) = (api.clone(), stop.clone(), neighbour_quotes.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    if api.post("/v1/quotes", &key, &small_request(), &[]).is_ok() {
+                    // Counted when its plugin answered: a skipped call (breaker open, failure)
+                    // costs the node next to nothing and is not the load being measured.
+                    if let Ok((200, quote)) = api.post("/v1/quotes", &key, &small_request(), &[])
+                        && quote["trace"][0]["outcome"] == "ok"
+                    {
                         count.fetch_add(1, Ordering::Relaxed);
                     }
                 }

@@ -92,6 +92,10 @@ impl Server {
         Ok(Self { child, base })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Asks the service to shut down gracefully (SIGTERM), as an orchestrator would.
     pub fn stop(mut self) {
         let terminated = Command::new("kill")
@@ -110,6 +114,17 @@ impl Server {
             bail!("mandi serve exited ({status})");
         }
         Ok(())
+    }
+}
+
+impl Drop for Server {
+    /// A task that fails midway must not leave the service running (`stop` and `wait` have
+    /// already reaped it; then this does nothing).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
