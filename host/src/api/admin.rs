@@ -2,12 +2,12 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use super::schema::{FailurePolicyName, HookName, WasmComponent};
-use super::{Admin, ApiError, ApiJson, ApiResult, AppState, ErrorBody};
+use super::{Admin, ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody};
 use crate::pipeline::parse_policy;
 use crate::runtime::{Hook, Limits, PluginConfig};
 use crate::store::{DeploymentRecord, NewDeployment, PluginRecord, Tenant};
@@ -156,7 +156,7 @@ pub async fn list_tenants(_: Admin, State(state): State<AppState>) -> ApiResult<
 pub async fn create_api_key(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let tenant = require_tenant(&state, &tenant).await?;
     let key = generate_api_key(&tenant.id);
@@ -183,7 +183,7 @@ pub async fn create_api_key(
 pub async fn upload_plugin(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<PluginRecord>)> {
@@ -244,7 +244,7 @@ pub async fn upload_plugin(
 pub async fn list_plugins(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
 ) -> ApiResult<Json<Vec<PluginRecord>>> {
     let tenant = require_tenant(&state, &tenant).await?;
     Ok(Json(state.store().plugins(&tenant.id).await?))
@@ -256,7 +256,7 @@ pub async fn list_plugins(
 pub async fn deploy(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
     ApiJson(body): ApiJson<Deploy>,
 ) -> ApiResult<(StatusCode, Json<DeploymentRecord>)> {
     let tenant = require_tenant(&state, &tenant).await?;
@@ -327,7 +327,7 @@ pub async fn deploy(
 pub async fn list_deployments(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
     query: Result<Query<DeploymentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<DeploymentRecord>>> {
     let tenant = require_tenant(&state, &tenant).await?;
@@ -348,7 +348,7 @@ pub async fn list_deployments(
 pub async fn rollback(
     _: Admin,
     State(state): State<AppState>,
-    Path((tenant, hook)): Path<(String, String)>,
+    ApiPath((tenant, hook)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<DeploymentRecord>> {
     let tenant = require_tenant(&state, &tenant).await?;
     let hook: Hook = hook

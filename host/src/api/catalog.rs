@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, ApiResult, AppState, ErrorBody, TenantAuth};
+use super::{ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody, TenantAuth};
 use crate::store::{Node, Product, Tenant};
 
 const MAX_IMPORT: usize = 5_000;
@@ -94,7 +94,7 @@ pub async fn import_products(
 pub async fn get_product(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    ApiPath(sku): ApiPath<String>,
 ) -> ApiResult<Json<Product>> {
     state
         .store()
@@ -110,7 +110,7 @@ pub async fn get_product(
 pub async fn put_product(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    ApiPath(sku): ApiPath<String>,
     ApiJson(product): ApiJson<Product>,
 ) -> ApiResult<Json<Product>> {
     if product.sku != sku {
@@ -164,7 +164,7 @@ pub async fn import_nodes(
 pub async fn get_node(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Node>> {
     state
         .store()
@@ -180,7 +180,7 @@ pub async fn get_node(
 pub async fn put_node(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(node): ApiJson<Node>,
 ) -> ApiResult<Json<Node>> {
     if node.id != id {

@@ -3,12 +3,12 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{ApiError, ApiJson, ApiResult, AppState, ErrorBody, RequestId, TenantAuth};
+use super::{ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody, RequestId, TenantAuth};
 use crate::pipeline::{CheckoutRequest, OrderRequest, QuoteView};
 use crate::store::OrderRecord;
 
@@ -120,7 +120,7 @@ pub async fn list_orders(
 pub async fn get_order(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let order = state
         .store()

@@ -105,6 +105,12 @@ where
     }
 }
 
+/// Path parameters whose rejections (a segment that is not UTF-8 once decoded, a number that
+/// is not one) are [`ApiError`]s: 400 `invalid-path` in JSON, like every other error.
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()

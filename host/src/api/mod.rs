@@ -28,7 +28,7 @@ use utoipa::OpenApi;
 
 pub use auth::{Admin, TenantAuth};
 pub use error::{ApiError, ApiResult, ErrorBody};
-pub use input::ApiJson;
+pub use input::{ApiJson, ApiPath};
 use schema::CommonResponses;
 
 use crate::events::EventBus;

@@ -2,10 +2,10 @@
 //! call, with logs.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 
-use super::{ApiError, ApiResult, AppState, ErrorBody, TenantAuth};
+use super::{ApiError, ApiPath, ApiResult, AppState, ErrorBody, TenantAuth};
 use crate::store::{DeploymentRecord, RunFilter, RunRecord};
 
 #[utoipa::path(get, path = "/v1/deployments", tag = "plugins", security(("api_key" = [])),
@@ -34,9 +34,8 @@ pub async fn list_runs(
 pub async fn get_run(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
-    id: Result<Path<i64>, PathRejection>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<RunRecord>> {
-    let Path(id) = id?;
     state
         .store()
         .run(&tenant.id, id)

@@ -16,8 +16,8 @@ pub struct SignedArtifact {
 impl Store {
     /// The artifact some node stored for component `digest` on engine `engine`, if any.
     pub async fn artifact(&self, digest: &str, engine: &str) -> Result<Option<SignedArtifact>> {
-        // The table has no tenant and no row-level security; the system scope only keeps every
-        // transaction of the service scoped, as the rest of the store does.
+        // The table has no tenant and no row-level security; only the system role may read it
+        // (the tenant-serving role has no rights on it at all).
         let mut tx = self.system_tx(false).await?;
         let row =
             sqlx::query("SELECT bytes, signature FROM artifacts WHERE digest = $1 AND engine = $2")

@@ -52,7 +52,7 @@ pub(super) async fn insert_event(tx: &mut Tx, tenant: &str, event: &NewEvent) ->
 }
 
 impl Store {
-    /// Events not yet relayed, oldest first, of every tenant (the relay's system scope).
+    /// Events not yet relayed, oldest first, of every tenant (the relay's work, as the system role).
     pub async fn pending_events(&self, limit: u32) -> Result<Vec<EventRecord>> {
         // The relay then marks everything up to the last seq it read: it must not skip one.
         let mut tx = self.gap_free_outbox_tx().await?;

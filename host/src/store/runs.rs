@@ -90,7 +90,7 @@ fn insert_runs_sql(rows: usize) -> String {
 }
 
 impl Store {
-    /// Records a batch of runs, which may be of several tenants (system scope), in one
+    /// Records a batch of runs, which may be of several tenants (the system role), in one
     /// transaction. When the database refuses the batch (a value it cannot store, a constraint),
     /// each run is tried on its own, so the run at fault costs only itself and never the other
     /// runs or tenants of its batch. A database that cannot be reached loses the batch whole.

@@ -30,7 +30,7 @@ pub struct ApiKeyRecord {
 impl Store {
     /// Creates a tenant with its first API key, both or neither.
     pub async fn create_tenant(&self, tenant: &Tenant, key: &ApiKeyRecord) -> Result<()> {
-        // System scope: the tenant does not exist yet, and its id must be checked against all.
+        // As the system role: the tenant does not exist yet, and its id is checked against all.
         let mut tx = self.system_tx(true).await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, currency, time_zone, utc_offset_minutes, created_at)
@@ -81,7 +81,7 @@ impl Store {
         rows.iter().map(tenant_from).collect()
     }
 
-    /// Looks a key up by its public id: system scope, since which tenant it belongs to is what
+    /// Looks a key up by its public id: as the system role, since which tenant it belongs to is what
     /// the lookup finds out.
     pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>> {
         let mut tx = self.system_tx(false).await?;

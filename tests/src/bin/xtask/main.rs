@@ -2,7 +2,8 @@
 //!
 //! - `demo`  starts the checkout service with a tenant per example brand, set up through the
 //!   HTTP API, quotes one cart for each and keeps serving (`--once`: stop after the quotes).
-//! - `test`  runs every test: the host workspace and the plugins' own (native) tests.
+//! - `test`  runs every test: the host workspace, schemathesis against `mandi serve`, and the
+//!   plugins' own (native) tests.
 //! - `bench` runs the hook latency benchmark (release build).
 //! - `load` runs the quote load benchmark: quotes/s, p50 and p99 with and without plugins, over
 //!   HTTP against a release `mandi serve`, driven by wrk.
@@ -115,9 +116,16 @@ fn test() -> anyhow::Result<()> {
              or set {NATS_ENV}=nats://HOST:PORT, and rerun `cargo xtask test`)"
         )),
     }
+    step(
+        "schemathesis: every operation of /openapi.json against mandi serve (admin token, tenant key)",
+    );
+    schemathesis()?;
     step("plugins workspace: the example plugins' native tests");
     run(Command::new(cargo())
         .arg("test")
+        // Its own workspace, in its own target directory: sharing the host's would mix two
+        // builds of the SDK for the plugin crates both workspaces compile.
+        .env_remove("CARGO_TARGET_DIR")
         .current_dir(root().join("plugins-examples")))?;
     if skipped.is_empty() {
         step("all tests passed");
@@ -171,6 +179,37 @@ fn postgres_for_tests() -> anyhow::Result<Option<String>> {
         }
         Err(err) => Err(err.context(format!("{} is set but unusable", database::POSTGRES_ENV))),
     }
+}
+
+/// The schemathesis release the API is tested with (PyPI), in a virtualenv under target/.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Runs tests/schemathesis/run against a debug `mandi serve`, installing schemathesis first
+/// when the virtualenv lacks it.
+fn schemathesis() -> anyhow::Result<()> {
+    let venv = target_dir().join("schemathesis-venv");
+    let st = venv.join("bin").join("st");
+    let installed = Command::new(&st).arg("--version").output().is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .contains(SCHEMATHESIS.trim_start_matches("schemathesis=="))
+    });
+    if !installed {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", SCHEMATHESIS]))?;
+    }
+    let mandi = server::build_mandi(server::Profile::Dev)?;
+    let plugin = toolchain::build_plugins()?.join("jiomart.wasm");
+    run(Command::new(root().join("tests/schemathesis/run"))
+        .arg(&mandi)
+        .arg(&plugin)
+        .arg(&st))
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR`, else target/ in the repository.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 fn bench() -> anyhow::Result<()> {

@@ -28,10 +28,10 @@ pub fn build_mandi(profile: Profile) -> anyhow::Result<PathBuf> {
     }
     run(build.current_dir(root()))?;
     let dir = match profile {
-        Profile::Dev => "target/debug",
-        Profile::Release => "target/release",
+        Profile::Dev => "debug",
+        Profile::Release => "release",
     };
-    Ok(root()
+    Ok(super::target_dir()
         .join(dir)
         .join(format!("mandi{}", std::env::consts::EXE_SUFFIX)))
 }
