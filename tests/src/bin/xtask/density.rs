@@ -6,7 +6,6 @@
 //! restart followed by every tenant quoting once, with first-quote latency p50/p99 in both
 //! cases and the setup time.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,12 +14,11 @@ use anyhow::{Context as _, bail, ensure};
 use mandi_tests::demo::{create_tenant, deploy, upload};
 use mandi_tests::http::Api;
 use mandi_tests::samples::{example_config, example_hooks, sample_request};
-use mandi_tests::toolchain;
 use serde_json::json;
 use wasm_encoder::{ComponentSection as _, CustomSection};
 
-use super::server::{Profile, Server, build_mandi, free_address, wait_ready};
-use super::{root, step};
+use super::server::Bench;
+use super::step;
 
 #[derive(Debug)]
 pub struct DensityArgs {
@@ -51,20 +49,12 @@ impl DensityArgs {
 const CLIENTS: usize = 4;
 
 pub fn density(args: DensityArgs) -> anyhow::Result<()> {
-    let plugins = toolchain::build_plugins()?;
-    step("building the mandi binary (release)");
-    let mandi = build_mandi(Profile::Release)?;
-    let dir = root().join("target/density");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let admin = "density-benchmark-admin-token";
-    let listen = free_address(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let server = Server::start(&mandi, &dir, listen, admin)?;
-    let api = Api::new(server.base.clone());
-    wait_ready(&api)?;
-    let idle_rss = rss_of(server.pid())?;
+    let mut bench = Bench::start("density")?;
+    let admin = bench.admin;
+    let idle_rss = rss_of(bench.server.pid())?;
 
-    let jiomart = std::fs::read(plugins.join("jiomart.wasm")).context("the built jiomart")?;
+    let jiomart = bench.component("jiomart")?;
+    let api = &bench.api;
     step(&format!(
         "creating {} tenants, each with its own component on 3 hooks",
         args.tenants
@@ -72,31 +62,28 @@ pub fn density(args: DensityArgs) -> anyhow::Result<()> {
     let begun = Instant::now();
     let keys = in_parallel(args.tenants, |i| {
         let id = format!("t{i:05}");
-        let key = create_tenant(&api, admin, &id)?;
-        let digest = upload(&api, admin, &id, &distinct(&jiomart, &id))?;
+        let key = create_tenant(api, admin, &id)?;
+        let digest = upload(api, admin, &id, &distinct(&jiomart, &id))?;
         for hook in example_hooks("jiomart") {
             let body =
                 json!({ "hook": hook, "plugin": digest, "config": example_config("jiomart") });
-            deploy(&api, admin, &id, &body).with_context(|| format!("{id}: deploying {hook}"))?;
+            deploy(api, admin, &id, &body).with_context(|| format!("{id}: deploying {hook}"))?;
         }
         Ok(key)
     })?;
     let setup = begun.elapsed();
-    let after_deploys = rss_of(server.pid())?;
+    let after_deploys = rss_of(bench.server.pid())?;
 
     step("every tenant quotes once");
-    let first = first_quotes(&api, &keys)?;
-    let after_quotes = rss_of(server.pid())?;
+    let first = first_quotes(api, &keys)?;
+    let after_quotes = rss_of(bench.server.pid())?;
 
     step("restarting the node; every tenant quotes once again");
-    server.stop();
-    let server = Server::start(&mandi, &dir, free_address(listen)?, admin)?;
-    let api = Api::new(server.base.clone());
-    wait_ready(&api)?;
-    let restarted_idle = rss_of(server.pid())?;
-    let after_restart = first_quotes(&api, &keys)?;
-    let after_restart_quotes = rss_of(server.pid())?;
-    server.stop();
+    bench.restart()?;
+    let restarted_idle = rss_of(bench.server.pid())?;
+    let after_restart = first_quotes(&bench.api, &keys)?;
+    let after_restart_quotes = rss_of(bench.server.pid())?;
+    bench.stop();
 
     let n = args.tenants;
     println!(

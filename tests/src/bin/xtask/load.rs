@@ -9,18 +9,15 @@
 //! keeps many connections busy from two threads, so the client takes little of the 2 cores.
 //! It is installed with apt when missing.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, bail, ensure};
 use mandi_tests::demo::{create_tenant, set_up_brand};
-use mandi_tests::http::Api;
 use mandi_tests::samples::sample_request;
-use mandi_tests::toolchain;
 
-use super::server::{Profile, Server, build_mandi, free_address, wait_ready};
-use super::{root, step};
+use super::server::Bench;
+use super::step;
 
 #[derive(Debug)]
 pub struct LoadArgs {
@@ -78,34 +75,22 @@ struct Run {
 
 pub fn load(args: LoadArgs) -> anyhow::Result<()> {
     let wrk = ensure_wrk()?;
-    let plugins = toolchain::build_plugins()?;
-    step("building the mandi binary (release)");
-    let mandi = build_mandi(Profile::Release)?;
-    let dir = root().join("target/load");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let admin = "load-benchmark-admin-token";
-    let server = Server::start(
-        &mandi,
-        &dir,
-        free_address(SocketAddr::from(([127, 0, 0, 1], 0)))?,
-        admin,
-    )?;
-    let api = Api::new(server.base.clone());
-    wait_ready(&api)?;
-
-    let jiomart = std::fs::read(plugins.join("jiomart.wasm")).context("the built jiomart")?;
-    let with_plugins = set_up_brand(&api, admin, "jiomart", &jiomart)?.api_key;
-    let without = create_tenant(&api, admin, "plain")?;
+    let bench = Bench::start("load")?;
+    let (api, admin) = (&bench.api, bench.admin);
+    let jiomart = bench.component("jiomart")?;
+    let with_plugins = set_up_brand(api, admin, "jiomart", &jiomart)?.api_key;
+    let without = create_tenant(api, admin, "plain")?;
     let body = serde_json::to_string(&sample_request())?;
     for key in [&with_plugins, &without] {
         let (status, quote) = api.post("/v1/quotes", key, &sample_request(), &[])?;
         ensure!(status == 200, "the sample cart does not quote: {quote}");
     }
 
-    let url = format!("{}/v1/quotes", server.base);
+    let url = format!("{}/v1/quotes", bench.server.base);
     let wrk_run = |key: &str, connections: u32, seconds: u64| -> anyhow::Result<Run> {
-        let script = dir.join(format!("quote-{}.lua", &key[..8.min(key.len())]));
+        let script = bench
+            .dir
+            .join(format!("quote-{}.lua", &key[..8.min(key.len())]));
         write_script(&script, key, &body)?;
         run_wrk(&wrk, &url, &script, connections, seconds)
     };
@@ -123,7 +108,7 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
         let none = wrk_run(&without, connections, args.seconds)?;
         rows.push((connections, with, none));
     }
-    server.stop();
+    bench.stop();
 
     println!(
         "\nPOST /v1/quotes, 20-line sample cart, wrk -t2 for {} s a cell (release build):\n",

@@ -10,7 +10,6 @@
 //!    output limits raised);
 //! 3. `loop`: a plugin that loops until the default limits stop it (its breaker then opens).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,11 +18,10 @@ use anyhow::{Context as _, ensure};
 use mandi_tests::demo::{create_tenant, deploy, set_up_brand, upload};
 use mandi_tests::http::Api;
 use mandi_tests::samples::small_request;
-use mandi_tests::toolchain;
 use serde_json::{Value, json};
 
-use super::server::{Profile, Server, build_mandi, free_address, wait_ready};
-use super::{root, step};
+use super::server::Bench;
+use super::step;
 
 #[derive(Debug)]
 pub struct NoisyArgs {
@@ -67,33 +65,15 @@ const GOOD_CONNECTIONS: usize = 2;
 const NOISY_CONNECTIONS: usize = 4;
 
 pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
-    let plugins = toolchain::build_plugins()?;
-    step("building the mandi binary (release)");
-    let mandi = build_mandi(Profile::Release)?;
-    let dir = root().join("target/noisy");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let admin = "noisy-benchmark-admin-token";
-    let server = Server::start(
-        &mandi,
-        &dir,
-        free_address(SocketAddr::from(([127, 0, 0, 1], 0)))?,
-        admin,
-    )?;
-    let api = Api::new(server.base.clone());
-    wait_ready(&api)?;
-
-    let read = |name: &str| {
-        std::fs::read(plugins.join(format!("{name}.wasm")))
-            .with_context(|| format!("reading the built {name} component"))
-    };
-    let good = set_up_brand(&api, admin, "tira", &read("tira")?)?.api_key;
-    let hostile = read("hostile")?;
+    let bench = Bench::start("noisy")?;
+    let (api, admin) = (&bench.api, bench.admin);
+    let good = set_up_brand(api, admin, "tira", &bench.component("tira")?)?.api_key;
+    let hostile = bench.component("hostile")?;
     let neighbour = |id: &str, config: Value, limits: Value| -> anyhow::Result<String> {
-        let key = create_tenant(&api, admin, id)?;
-        let digest = upload(&api, admin, id, &hostile)?;
+        let key = create_tenant(api, admin, id)?;
+        let digest = upload(api, admin, id, &hostile)?;
         deploy(
-            &api,
+            api,
             admin,
             id,
             &json!({
@@ -161,7 +141,7 @@ pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
     );
 
     step("warming up");
-    measure(&api, &good, Duration::from_secs(2), None)?;
+    measure(api, &good, Duration::from_secs(2), None)?;
 
     let phase = Duration::from_secs(args.seconds);
     let mut rows = Vec::new();
@@ -169,11 +149,11 @@ pub fn noisy(args: NoisyArgs) -> anyhow::Result<()> {
         step(&format!(
             "good tenant alone, then beside a neighbour that {name}"
         ));
-        let alone = measure(&api, &good, phase, None)?;
-        let beside = measure(&api, &good, phase, Some(noisy_key))?;
+        let alone = measure(api, &good, phase, None)?;
+        let beside = measure(api, &good, phase, Some(noisy_key))?;
         rows.push((*name, alone, beside));
     }
-    server.stop();
+    bench.stop();
 
     println!(
         "\nGood tenant's quote latency on {GOOD_CONNECTIONS} connections, alone and beside a \

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use mandi_tests::http::Api;
-use mandi_tests::toolchain::cargo;
+use mandi_tests::toolchain::{self, cargo};
 
 use super::{root, run};
 
@@ -98,6 +98,10 @@ impl Server {
 
     /// Asks the service to shut down gracefully (SIGTERM), as an orchestrator would.
     pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
         let terminated = Command::new("kill")
             .arg(self.child.id().to_string())
             .status()
@@ -125,6 +129,67 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// What a benchmark runs against: a release `mandi serve` on a fresh scratch directory.
+pub struct Bench {
+    pub server: Server,
+    pub api: Api,
+    pub admin: &'static str,
+    /// The built plugins' directory.
+    pub plugins: PathBuf,
+    pub mandi: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl Bench {
+    /// Builds the plugins and a release `mandi`, then starts it on `target/<name>` (emptied
+    /// first) on a free local port.
+    pub fn start(name: &str) -> anyhow::Result<Self> {
+        let plugins = toolchain::build_plugins()?;
+        super::step("building the mandi binary (release)");
+        let mandi = build_mandi(Profile::Release)?;
+        let dir = root().join("target").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let admin = "benchmark-admin-token";
+        let listen = free_address(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let server = Server::start(&mandi, &dir, listen, admin)?;
+        let api = Api::new(server.base.clone());
+        wait_ready(&api)?;
+        Ok(Self {
+            server,
+            api,
+            admin,
+            plugins,
+            mandi,
+            dir,
+        })
+    }
+
+    /// A built plugin's component bytes.
+    pub fn component(&self, name: &str) -> anyhow::Result<Vec<u8>> {
+        std::fs::read(self.plugins.join(format!("{name}.wasm")))
+            .with_context(|| format!("reading the built {name} component"))
+    }
+
+    /// Stops the service and starts it again on the same database and cache directory.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        let listen: SocketAddr = self
+            .server
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .context("the service's address")?;
+        self.server.terminate();
+        self.server = Server::start(&self.mandi, &self.dir, free_address(listen)?, self.admin)?;
+        self.api = Api::new(self.server.base.clone());
+        wait_ready(&self.api)
+    }
+
+    pub fn stop(self) {
+        self.server.stop();
     }
 }
 
