@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use super::{
     BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, Source, TenantHooks,
 };
-use crate::runtime::{Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime};
+use crate::runtime::{
+    ArtifactSource, Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime,
+};
 use crate::store::{
     DeploymentChange, DeploymentRecord, DeploymentWatch, SignedArtifact, Store, StoreError,
 };
@@ -240,7 +242,12 @@ impl Deployments {
         }
         let digest_text = digest.to_string();
         let engine = self.runtime.engine_fingerprint().to_owned();
+        // This node's cache directory first: its artifact is mapped from the file (pages shared
+        // with the page cache, read as they are used), where one read from the database would
+        // be copied whole into memory, after reading it over the connection.
+        let on_disk = self.runtime.has_cached_artifact(&digest);
         let artifact = match &self.artifact_key {
+            Some(_) if on_disk => None,
             Some(key) => match self.store.artifact(&digest_text, &engine).await {
                 Ok(Some(stored)) if key.verifies(&digest_text, &engine, &stored) => {
                     Some(stored.bytes)
@@ -258,7 +265,7 @@ impl Deployments {
             None => None,
         };
         let runtime = self.runtime.clone();
-        let precompiled = artifact.is_some() || self.runtime.has_cached_artifact(&digest);
+        let precompiled = artifact.is_some() || on_disk;
         let (plugin, fresh_artifact) = if precompiled {
             // Compiled code at hand (a restart, another node's work): loading it maps the
             // artifact and links it, about a millisecond, so it waits for no compile turn.
@@ -287,7 +294,11 @@ impl Deployments {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         };
-        if let (Some(key), Some(bytes)) = (&self.artifact_key, fresh_artifact) {
+        // Shared when this node compiled it; one from its cache directory was shared when it
+        // was compiled, and writing it again on every cold load would cost a large write.
+        let compiled_here = plugin.artifact_source() == ArtifactSource::Compiled;
+        if let (Some(key), Some(bytes), true) = (&self.artifact_key, fresh_artifact, compiled_here)
+        {
             let signed = key.sign(&digest_text, &engine, bytes);
             if let Err(err) = self
                 .store
