@@ -18,9 +18,7 @@ use std::sync::{Arc, Mutex};
 use super::{
     BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, Source, TenantHooks,
 };
-use crate::runtime::{
-    ArtifactSource, Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime,
-};
+use crate::runtime::{Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime};
 use crate::store::{
     DeploymentChange, DeploymentRecord, DeploymentWatch, SignedArtifact, Store, StoreError,
 };
@@ -294,11 +292,8 @@ impl Deployments {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         };
-        // Shared when this node compiled it; one from its cache directory was shared when it
-        // was compiled, and writing it again on every cold load would cost a large write.
-        let compiled_here = plugin.artifact_source() == ArtifactSource::Compiled;
-        if let (Some(key), Some(bytes), true) = (&self.artifact_key, fresh_artifact, compiled_here)
-        {
+        // Only an artifact this node just compiled comes back; it is shared for the others.
+        if let (Some(key), Some(bytes)) = (&self.artifact_key, fresh_artifact) {
             let signed = key.sign(&digest_text, &engine, bytes);
             if let Err(err) = self
                 .store

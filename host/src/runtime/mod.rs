@@ -145,16 +145,17 @@ impl Runtime {
     /// earlier, in any process with the same [`engine_fingerprint`](Self::engine_fingerprint))
     /// before the cache directory and the compiler. An unusable artifact is discarded with a
     /// warning and the component compiled, never an error. Alongside the plugin, returns the
-    /// serialized artifact when this call produced the component some other way (compiled it, or
-    /// found it in the cache directory), for the caller to keep; `None` when `artifact` was used
-    /// or the component was already loaded in memory.
+    /// serialized artifact when this call compiled the component, for the caller to keep; `None`
+    /// when `artifact` or the cache directory was used, or the component was already loaded.
     pub fn load_with_artifact(
         &self,
         wasm: &[u8],
         artifact: Option<&[u8]>,
     ) -> Result<(Plugin, Option<Vec<u8>>), LoadError> {
         let (plugin, fresh) = self.load_cached(wasm, artifact)?;
-        if !fresh || plugin.artifact_source() == ArtifactSource::Supplied {
+        // Only code compiled by this call is new to the caller: one from the cache directory
+        // was handed out when it was compiled, and serializing it again costs a full copy.
+        if !fresh || plugin.artifact_source() != ArtifactSource::Compiled {
             return Ok((plugin, None));
         }
         // Exporting is only an optimisation for the caller: failing it must not fail the load.
