@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use mandi_host::cli::RunInput;
-use mandi_host::runtime::{CallSettings, Hook, Limits, PluginConfig};
+use mandi_host::runtime::{
+    CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig,
+};
 use mandi_sdk::testing::Harness;
 use mandi_sdk::{Context, PricedCart};
 use serde::Serialize;
@@ -43,6 +45,10 @@ fn run(brand: &str, hook: Hook, sample_name: &str) -> Value {
     let plugin = runtime()
         .load(&mandi_tests::plugin_bytes(brand))
         .expect("plugin loads");
+    run_plugin(&plugin, brand, hook, sample_name)
+}
+
+fn run_plugin(plugin: &Plugin, brand: &str, hook: Hook, sample_name: &str) -> Value {
     let config =
         Arc::new(PluginConfig::from_json(&brand_config(brand).to_string()).expect("config"));
     let limits = Limits::default();
@@ -296,5 +302,40 @@ fn components_compute_exactly_what_their_native_builds_compute() {
                 assert_eq!(wasm, native, "{brand} {hook} on {sample_name}");
             }
         }
+    }
+}
+
+/// Brand components built with the SDK share most of their code (its runtime, std, serde):
+/// a function another component already had is taken from the node's compiled-function cache,
+/// and the component behaves exactly as if it had been compiled whole.
+#[test]
+fn shared_functions_are_compiled_once() {
+    let runtime = Runtime::new(RuntimeConfig {
+        max_concurrent_instances: 4,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let tira = mandi_tests::plugin_bytes("tira");
+    let first = runtime.load(&tira).expect("loads");
+    // (A component repeats some functions itself: those hit already.)
+    let reused_by_first = runtime.reused_compiled_functions();
+    // The same code under another digest, as another tenant's build of it would be.
+    let mut other = tira.clone();
+    wasm_encoder::ComponentSection::append_to_component(
+        &wasm_encoder::CustomSection {
+            name: "another-build".into(),
+            data: b"t2".into(),
+        },
+        &mut other,
+    );
+    let second = runtime.load(&other).expect("loads");
+    assert_ne!(first.digest(), second.digest());
+    let reused_by_second = runtime.reused_compiled_functions() - reused_by_first;
+    assert!(reused_by_second > 100, "reused {reused_by_second}");
+    for sample in ["cart.json", "tira-small-order.json"] {
+        assert_eq!(
+            run_plugin(&second, "tira", Hook::Pricing, sample),
+            run_plugin(&first, "tira", Hook::Pricing, sample),
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! The one wasmtime engine: pooling allocator, epoch interruption for deadlines, fuel for
 //! deterministic metering, and a ticker thread that advances the epoch.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::Limits;
+use super::compile_cache::CompiledFunctions;
 
 /// Process-wide runtime settings: ceilings that every deployment's [`Limits`] must stay within,
 /// and how many plugin instances may be live at once.
@@ -28,6 +30,8 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Directory for compiled artifacts; `None` compiles in memory every time.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Bytes of compiled functions kept for later compiles to reuse (0 turns reuse off).
+    pub compiled_function_cache_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -41,6 +45,7 @@ impl Default for RuntimeConfig {
             max_wasm_stack_bytes: 512 << 10,
             epoch_tick: Duration::from_millis(1),
             cache_dir: None,
+            compiled_function_cache_bytes: 64 << 20,
         }
     }
 }
@@ -57,7 +62,10 @@ const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 /// Core instances a Rust component needs (its module plus wit-component's shims), with headroom.
 const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
 
-pub(crate) fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
+/// Builds the engine, and the compiled-function cache it shares between compiles (when on).
+pub(crate) fn build_engine(
+    config: &RuntimeConfig,
+) -> wasmtime::Result<(Engine, Option<Arc<CompiledFunctions>>)> {
     let n = config.max_concurrent_instances;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(n)
@@ -86,7 +94,12 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
         .consume_fuel(true)
         .max_wasm_stack(config.max_wasm_stack_bytes)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&wasm)
+    let functions = (config.compiled_function_cache_bytes > 0)
+        .then(|| Arc::new(CompiledFunctions::new(config.compiled_function_cache_bytes)));
+    if let Some(functions) = &functions {
+        wasm.enable_incremental_compilation(functions.clone())?;
+    }
+    Ok((Engine::new(&wasm)?, functions))
 }
 
 /// Advances the engine's epoch every tick until the engine is dropped.

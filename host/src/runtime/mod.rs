@@ -12,6 +12,7 @@
 
 mod bindings;
 mod cache;
+mod compile_cache;
 mod engine;
 mod guard;
 mod inspect;
@@ -92,6 +93,7 @@ pub struct Runtime {
     linker: Arc<Linker<CallState>>,
     artifacts: cache::ArtifactCache,
     loaded: moka::sync::Cache<PluginDigest, Plugin>,
+    compiled_functions: Option<Arc<compile_cache::CompiledFunctions>>,
     config: Arc<RuntimeConfig>,
 }
 
@@ -108,7 +110,7 @@ const LOADED_PLUGINS_CAPACITY: u64 = 1_000;
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Self> {
-        let engine = engine::build_engine(&config)?;
+        let (engine, compiled_functions) = engine::build_engine(&config)?;
         engine::spawn_epoch_ticker(&engine, config.epoch_tick);
         let mut linker = Linker::new(&engine);
         // WASI is linked so components built with std instantiate, but the context grants
@@ -120,6 +122,7 @@ impl Runtime {
             engine,
             linker: Arc::new(linker),
             loaded: moka::sync::Cache::new(LOADED_PLUGINS_CAPACITY),
+            compiled_functions,
             config: Arc::new(config),
         })
     }
@@ -166,6 +169,12 @@ impl Runtime {
                 Ok((plugin, None))
             }
         }
+    }
+
+    /// How many functions compiles took from the compiled-function cache instead of compiling
+    /// them, since the runtime started.
+    pub fn reused_compiled_functions(&self) -> u64 {
+        self.compiled_functions.as_ref().map_or(0, |f| f.hits())
     }
 
     /// Whether loading this component would find compiled code in the cache directory rather
