@@ -157,16 +157,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::Inspect { file, cache }) => {
             let runtime = cache.runtime()?;
             let plugin = load(&runtime, &file)?;
+            let size_bytes = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .len();
             #[derive(Serialize)]
             struct Report<'a> {
                 digest: String,
-                size_bytes: usize,
+                size_bytes: u64,
                 #[serde(flatten)]
                 inspection: &'a crate::runtime::Inspection,
             }
             print_json(&Report {
                 digest: plugin.digest().to_string(),
-                size_bytes: plugin.size_bytes(),
+                size_bytes,
                 inspection: plugin.inspection(),
             })?;
             Ok(ExitCode::SUCCESS)

@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// Where compiled components are cached [default: the user cache directory, `mandi/`].
     #[arg(long, env = "MANDI_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Compiled plugin code kept in memory, in MiB: components beyond it, least recently used
+    /// first, are dropped and mapped again from the cache directory when next called
+    /// [default: 256].
+    #[arg(long, env = "MANDI_LOADED_CODE_MIB")]
+    pub loaded_code_mib: Option<u64>,
     /// How long plugin run history is kept, in hours [default: 168].
     #[arg(long, env = "MANDI_RUN_RETENTION_HOURS")]
     pub run_retention_hours: Option<u64>,
@@ -66,6 +71,7 @@ struct FileConfig {
     nats_url: Option<String>,
     admin_token: Option<String>,
     cache_dir: Option<PathBuf>,
+    loaded_code_mib: Option<u64>,
     run_retention_hours: Option<u64>,
     tenant_concurrency: Option<u32>,
     queue_timeout_ms: Option<u64>,
@@ -82,6 +88,8 @@ pub struct ServeConfig {
     pub nats_url: Option<String>,
     pub admin_token: String,
     pub cache_dir: Option<PathBuf>,
+    /// Compiled plugin code kept in memory, in bytes.
+    pub max_loaded_code_bytes: u64,
     pub run_retention: Duration,
     pub scheduler: SchedulerConfig,
     pub breaker: BreakerConfig,
@@ -105,6 +113,7 @@ pub enum ConfigError {
 }
 
 const MIN_ADMIN_TOKEN: usize = 16;
+const MIN_LOADED_CODE_BYTES: u64 = 16 << 20;
 
 impl ServeConfig {
     /// A configuration with every default, for embedding and tests.
@@ -117,6 +126,7 @@ impl ServeConfig {
             nats_url: None,
             admin_token: admin_token.into(),
             cache_dir: None,
+            max_loaded_code_bytes: 256 << 20,
             run_retention: Duration::from_secs(168 * 3600),
             scheduler: SchedulerConfig::default(),
             breaker: BreakerConfig::default(),
@@ -146,6 +156,9 @@ impl ServeConfig {
             config.listen = listen;
         }
         config.cache_dir = args.cache_dir.or(file.cache_dir).or_else(default_cache_dir);
+        if let Some(mib) = args.loaded_code_mib.or(file.loaded_code_mib) {
+            config.max_loaded_code_bytes = mib.saturating_mul(1 << 20);
+        }
         let hours = args
             .run_retention_hours
             .or(file.run_retention_hours)
@@ -173,6 +186,12 @@ impl ServeConfig {
         };
         if self.admin_token.trim().len() < MIN_ADMIN_TOKEN {
             return invalid("admin_token", "must be at least 16 characters");
+        }
+        if self.max_loaded_code_bytes < MIN_LOADED_CODE_BYTES {
+            return invalid(
+                "loaded_code_mib",
+                "must be at least 16: below it even a few tenants' plugins are reloaded on every call",
+            );
         }
         let postgres = is_postgres(&self.database_url);
         if !postgres && !self.database_url.starts_with("sqlite://") {

@@ -48,6 +48,7 @@ impl Service {
         .with_context(|| format!("cannot open database {}", redacted(&config.database_url)))?;
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: config.cache_dir.clone(),
+            max_loaded_code_bytes: config.max_loaded_code_bytes,
             ..RuntimeConfig::default()
         })?;
         // Nodes of one deployment share the admin token, so they share the signing key too.

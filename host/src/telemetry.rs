@@ -84,6 +84,11 @@ pub fn circuit_state(tenant: &str, hook: &str, deployment: &str, state: u8) {
     .set(f64::from(state));
 }
 
+/// Compiled plugin code this node holds in memory, in bytes (bounded by `--loaded-code-mib`).
+pub fn loaded_code_bytes(bytes: u64) {
+    metrics::gauge!("mandi_loaded_code_bytes").set(bytes as f64);
+}
+
 /// A checkout request (quote or order) and how it ended.
 pub fn checkout(tenant: &str, operation: &str, result: &str, took: Duration) {
     let labels = [

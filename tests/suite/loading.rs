@@ -1,6 +1,6 @@
 //! Anything that is not a Mandi plugin is refused at load time with a precise reason.
 
-use mandi_host::runtime::{Hook, LoadError, Runtime, RuntimeConfig};
+use mandi_host::runtime::{ArtifactSource, Hook, LoadError, Runtime, RuntimeConfig};
 
 use crate::runtime;
 
@@ -172,4 +172,79 @@ fn compiled_artifacts_are_reused_across_runtimes() {
     let plugin = make().load(&wasm).expect("second load deserializes");
     assert!(plugin.loaded_from_cache());
     assert_eq!(plugin.inspection().hooks, [Hook::Pricing]);
+}
+
+/// A node's memory for compiled code is bounded: components beyond the budget are dropped,
+/// least recently used first, and come back from the cache directory alone (no bytes, no
+/// compile) behaving exactly as before.
+#[test]
+fn components_beyond_the_memory_budget_come_back_from_the_cache_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wasm = [
+        mandi_tests::plugin_bytes("tira"),
+        mandi_tests::plugin_bytes("netmeds"),
+        mandi_tests::plugin_bytes("jiomart"),
+    ];
+    let sizes: Vec<usize> = wasm
+        .iter()
+        .map(|w| runtime().load(w).expect("loads").code_bytes())
+        .collect();
+    // Room for the largest one, not for all three.
+    let budget = *sizes.iter().max().expect("three") as u64;
+    let small = Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        max_concurrent_instances: 4,
+        max_loaded_code_bytes: budget,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let plugins: Vec<_> = wasm.iter().map(|w| small.load(w).expect("loads")).collect();
+    assert!(small.loaded_code_bytes() <= budget);
+    let dropped: Vec<_> = plugins
+        .iter()
+        .filter(|p| small.loaded(p.digest()).is_none())
+        .collect();
+    assert!(!dropped.is_empty(), "three components fit a budget for one");
+    for plugin in dropped {
+        let back = small
+            .load_compiled(plugin.digest())
+            .expect("its artifact is in the cache directory");
+        assert_eq!(back.artifact_source(), ArtifactSource::CacheDir);
+        assert_eq!(back.inspection(), plugin.inspection());
+        assert_eq!(back.code_bytes(), plugin.code_bytes());
+    }
+    // Never compiled here: nothing to bring back.
+    let other = Runtime::new(RuntimeConfig {
+        max_concurrent_instances: 4,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    assert!(other.load_compiled(plugins[0].digest()).is_none());
+}
+
+/// A damaged artifact is not loaded: it is removed, and the component compiles again.
+#[test]
+fn a_damaged_artifact_is_not_brought_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let make = || {
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(dir.path().to_path_buf()),
+            max_concurrent_instances: 4,
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime")
+    };
+    let wasm = mandi_tests::plugin_bytes("tira");
+    let digest = make().load(&wasm).expect("compiles").digest().clone();
+    let artifact = std::fs::read_dir(dir.path())
+        .expect("cache dir")
+        .next()
+        .expect("one artifact")
+        .expect("entry")
+        .path();
+    std::fs::write(&artifact, b"not an artifact").expect("overwrite");
+    assert!(make().load_compiled(&digest).is_none());
+    assert!(!artifact.exists(), "the damaged artifact is removed");
+    let plugin = make().load(&wasm).expect("compiles again");
+    assert_eq!(plugin.artifact_source(), ArtifactSource::Compiled);
 }

@@ -44,7 +44,12 @@ pub struct Deployments {
     store: Store,
     runtime: Runtime,
     breaker_config: BreakerConfig,
-    tenants: Mutex<HashMap<String, Entry>>,
+    /// Each tenant's generation, bumped by every invalidation, so a build that raced one is
+    /// not kept. (A few bytes a tenant; the hooks themselves are in `hooks`, bounded.)
+    generations: Mutex<HashMap<String, u64>>,
+    /// Tenants' built hooks, weighed by the compiled code they hold and bounded like the
+    /// runtime's loaded components: a tenant not quoting lately is rebuilt on its next request.
+    hooks: moka::sync::Cache<String, Arc<TenantHooks>>,
     /// Signs and checks shared artifacts; without one, nothing is shared.
     artifact_key: Option<ArtifactKey>,
     breakers: moka::sync::Cache<String, Arc<CircuitBreaker>>,
@@ -53,23 +58,23 @@ pub struct Deployments {
     compiles: tokio::sync::Semaphore,
 }
 
-#[derive(Debug, Default)]
-struct Entry {
-    /// Bumped by every invalidation, so a build that raced one is not kept.
-    generation: u64,
-    hooks: Option<Arc<TenantHooks>>,
-}
-
 /// Breakers of deployments not called for this long are forgotten (a fresh one is closed).
 const BREAKER_CAPACITY: u64 = 100_000;
 
 impl Deployments {
     pub fn new(store: Store, runtime: Runtime, breaker_config: BreakerConfig) -> Self {
+        let hooks = moka::sync::Cache::builder()
+            .max_capacity(runtime.config().max_loaded_code_bytes)
+            .weigher(|_, hooks: &Arc<TenantHooks>| {
+                u32::try_from(hooks.code_bytes()).unwrap_or(u32::MAX)
+            })
+            .build();
         Self {
             store,
             runtime,
             breaker_config,
-            tenants: Mutex::default(),
+            generations: Mutex::default(),
+            hooks,
             artifact_key: None,
             breakers: moka::sync::Cache::new(BREAKER_CAPACITY),
             compiles: tokio::sync::Semaphore::new(1),
@@ -89,37 +94,35 @@ impl Deployments {
 
     /// The tenant's current hooks.
     pub async fn for_tenant(&self, tenant: &str) -> Result<Arc<TenantHooks>, DeploymentError> {
-        let generation = {
-            let mut tenants = self.lock();
-            let entry = tenants.entry(tenant.to_owned()).or_default();
-            if let Some(hooks) = &entry.hooks {
-                return Ok(hooks.clone());
-            }
-            entry.generation
-        };
-        let hooks = Arc::new(self.build(tenant).await?);
-        let mut tenants = self.lock();
-        let entry = tenants.entry(tenant.to_owned()).or_default();
-        if entry.generation == generation {
-            entry.hooks = Some(hooks.clone());
+        if let Some(hooks) = self.hooks.get(tenant) {
+            return Ok(hooks);
         }
+        let generation = *self.lock().entry(tenant.to_owned()).or_default();
+        let hooks = Arc::new(self.build(tenant).await?);
+        // Kept only if no invalidation came meanwhile; both happen under the lock.
+        let generations = self.lock();
+        if generations.get(tenant) == Some(&generation) {
+            self.hooks.insert(tenant.to_owned(), hooks.clone());
+        }
+        drop(generations);
+        crate::telemetry::loaded_code_bytes(self.runtime.loaded_code_bytes());
         Ok(hooks)
     }
 
     /// Forgets the tenant's hooks: the next request reads its deployments again.
     pub fn invalidate(&self, tenant: &str) {
-        let mut tenants = self.lock();
-        let entry = tenants.entry(tenant.to_owned()).or_default();
-        entry.generation += 1;
-        entry.hooks = None;
+        let mut generations = self.lock();
+        *generations.entry(tenant.to_owned()).or_default() += 1;
+        self.hooks.invalidate(tenant);
     }
 
     /// Forgets every tenant's hooks (after missing notifications, any may be stale).
     pub fn invalidate_all(&self) {
-        for entry in self.lock().values_mut() {
-            entry.generation += 1;
-            entry.hooks = None;
+        let mut generations = self.lock();
+        for generation in generations.values_mut() {
+            *generation += 1;
         }
+        self.hooks.invalidate_all();
     }
 
     /// Applies deployment changes made on any node until `stop` resolves: a deploy or rollback
@@ -185,8 +188,11 @@ impl Deployments {
         // Usually loaded already, and then neither the bytes nor an artifact are read. (The
         // record's digest is its upload's content address; a malformed one takes the long way.)
         let digest = record.plugin_digest.parse::<PluginDigest>().ok();
-        let loaded = digest.and_then(|digest| self.runtime.loaded(&digest));
-        let plugin = match loaded {
+        let plugin = match digest {
+            Some(digest) => self.loaded_or_compiled(digest).await,
+            None => None,
+        };
+        let plugin = match plugin {
             Some(plugin) => plugin,
             None => {
                 let wasm = self
@@ -218,6 +224,22 @@ impl Deployments {
             }),
             breaker: self.breaker(&record.id),
         })
+    }
+
+    /// The component if it is loaded, else loaded from this node's compiled artifact alone:
+    /// a restart or an eviction reads neither the component's bytes nor the database.
+    async fn loaded_or_compiled(&self, digest: PluginDigest) -> Option<Plugin> {
+        if let Some(plugin) = self.runtime.loaded(&digest) {
+            return Some(plugin);
+        }
+        if !self.runtime.has_cached_artifact(&digest) {
+            return None;
+        }
+        let runtime = self.runtime.clone();
+        // Maps the artifact and links it: about a millisecond, off the async executor.
+        tokio::task::spawn_blocking(move || runtime.load_compiled(&digest))
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
     }
 
     /// Loads a component, sharing compiled code with the other nodes on the database: an
@@ -306,9 +328,9 @@ impl Deployments {
         Ok(plugin)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
         // The map is only ever left consistent (single inserts and assignments).
-        self.tenants.lock().unwrap_or_else(|p| p.into_inner())
+        self.generations.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

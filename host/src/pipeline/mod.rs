@@ -62,6 +62,11 @@ pub trait PluginInvoker: Send + Sync {
         nodes: &[FulfillmentNode],
         defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>>;
+
+    /// Memory the invoker holds while loaded (compiled code), for bounding the caches of it.
+    fn code_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// A loaded component with the config and limits of its deployment.
@@ -99,6 +104,10 @@ impl PluginInvoker for Deployed {
     ) -> HookRun<Vec<DeliveryOption>> {
         self.plugin.fulfill(self.call(), ctx, cart, nodes, defaults)
     }
+
+    fn code_bytes(&self) -> usize {
+        self.plugin.code_bytes()
+    }
 }
 
 /// Which deployment (and plugin version) produced something.
@@ -134,6 +143,23 @@ pub struct TenantHooks {
     pub pricing: Option<HookDeployment>,
     pub validation: Option<HookDeployment>,
     pub fulfillment: Option<HookDeployment>,
+}
+
+impl TenantHooks {
+    /// Compiled code these hooks hold in memory (a component on several hooks counts once),
+    /// plus a little for the hooks themselves.
+    pub fn code_bytes(&self) -> usize {
+        let mut hooks: Vec<&HookDeployment> = [&self.pricing, &self.validation, &self.fulfillment]
+            .into_iter()
+            .flatten()
+            .collect();
+        hooks.sort_by(|a, b| a.source.plugin.cmp(&b.source.plugin));
+        hooks.dedup_by(|a, b| a.source.plugin == b.source.plugin);
+        1024 + hooks
+            .iter()
+            .map(|hook| hook.invoker.code_bytes())
+            .sum::<usize>()
+    }
 }
 
 /// What the pipeline needs besides the cart.

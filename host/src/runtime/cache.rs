@@ -43,6 +43,23 @@ impl ArtifactCache {
         Some(dir.join(format!("{}-{}.cwasm", digest.hex(), self.fingerprint)))
     }
 
+    /// The artifact in the cache directory, when there is a usable one (a damaged or stale one
+    /// is removed, to be compiled again from the component's bytes).
+    pub(crate) fn load(&self, engine: &Engine, digest: &PluginDigest) -> Option<Component> {
+        let path = self.path_for(digest)?;
+        if !path.exists() {
+            return None;
+        }
+        match load_artifact(engine, &path) {
+            Ok(component) => Some(component),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "discarding cached artifact");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
     /// Loads the supplied artifact, else the one on disk, when present and valid; otherwise
     /// compiles (and stores the artifact on disk). Returns the component and where it came from.
     pub(crate) fn compile(
@@ -61,21 +78,12 @@ impl ArtifactCache {
                 }
             }
         }
-        let path = self.path_for(digest);
-        if let Some(path) = &path
-            && path.exists()
-        {
-            match load_artifact(engine, path) {
-                Ok(component) => return Ok((component, ArtifactSource::CacheDir)),
-                Err(err) => {
-                    // A stale or damaged artifact is not fatal: recompile and replace it.
-                    tracing::warn!(path = %path.display(), error = %err, "discarding cached artifact");
-                    let _ = std::fs::remove_file(path);
-                }
-            }
+        // A stale or damaged artifact is not fatal: the component compiles and replaces it.
+        if let Some(component) = self.load(engine, digest) {
+            return Ok((component, ArtifactSource::CacheDir));
         }
         let component = Component::new(engine, wasm)?;
-        if let Some(path) = &path
+        if let Some(path) = &self.path_for(digest)
             && let Err(err) = store_artifact(&component, path)
         {
             tracing::warn!(path = %path.display(), error = %err, "could not cache compiled artifact");

@@ -30,6 +30,10 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Directory for compiled artifacts; `None` compiles in memory every time.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Compiled code kept loaded in memory, in bytes: components used least recently beyond
+    /// it are dropped, and loaded again from the cache directory (about a millisecond) when
+    /// next called. What bounds a node's memory as its tenants grow.
+    pub max_loaded_code_bytes: u64,
     /// Bytes of compiled functions kept for later compiles to reuse (0 turns reuse off).
     pub compiled_function_cache_bytes: u64,
 }
@@ -45,6 +49,7 @@ impl Default for RuntimeConfig {
             max_wasm_stack_bytes: 512 << 10,
             epoch_tick: Duration::from_millis(1),
             cache_dir: None,
+            max_loaded_code_bytes: 256 << 20,
             compiled_function_cache_bytes: 64 << 20,
         }
     }

@@ -29,7 +29,7 @@ use mandi_sdk::{
     Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Violation,
 };
 use sha2::{Digest, Sha256};
-use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 pub use engine::RuntimeConfig;
@@ -105,9 +105,6 @@ impl fmt::Debug for Runtime {
     }
 }
 
-/// Components kept compiled and linked in memory; the disk cache backs the rest.
-const LOADED_PLUGINS_CAPACITY: u64 = 1_000;
-
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Self> {
         let (engine, compiled_functions) = engine::build_engine(&config)?;
@@ -121,7 +118,14 @@ impl Runtime {
             artifacts: cache::ArtifactCache::new(&engine, config.cache_dir.clone()),
             engine,
             linker: Arc::new(linker),
-            loaded: moka::sync::Cache::new(LOADED_PLUGINS_CAPACITY),
+            // Weighed by compiled code, the bulk of a loaded component's memory; the cache
+            // directory backs what is dropped.
+            loaded: moka::sync::Cache::builder()
+                .max_capacity(config.max_loaded_code_bytes)
+                .weigher(|_, plugin: &Plugin| {
+                    u32::try_from(plugin.code_bytes()).unwrap_or(u32::MAX)
+                })
+                .build(),
             compiled_functions,
             config: Arc::new(config),
         })
@@ -183,6 +187,29 @@ impl Runtime {
         self.artifacts.has(digest)
     }
 
+    /// Loads a component from its artifact in the cache directory alone, without its bytes:
+    /// how a node brings back a component it compiled before (after a restart, or after the
+    /// component was dropped from memory). Its size and shape were checked when it was
+    /// compiled. `None` when the directory has no usable artifact: load it from its bytes.
+    pub fn load_compiled(&self, digest: &PluginDigest) -> Option<Plugin> {
+        self.loaded
+            .try_get_with_by_ref(digest, || {
+                let component = self
+                    .artifacts
+                    .load(&self.engine, digest)
+                    .ok_or(LoadError::Invalid("no usable artifact".into()))?;
+                self.link(digest.clone(), component, ArtifactSource::CacheDir)
+            })
+            .ok()
+    }
+
+    /// Compiled code of the components loaded in memory, in bytes (at most
+    /// [`RuntimeConfig::max_loaded_code_bytes`] once evictions have run).
+    pub fn loaded_code_bytes(&self) -> u64 {
+        self.loaded.run_pending_tasks();
+        self.loaded.weighted_size()
+    }
+
     /// The component with this digest, if it is loaded in memory: no bytes needed.
     pub fn loaded(&self, digest: &PluginDigest) -> Option<Plugin> {
         self.loaded.get(digest)
@@ -233,11 +260,21 @@ impl Runtime {
         artifact: Option<&[u8]>,
     ) -> Result<Plugin, LoadError> {
         inspect::check_header(wasm)?;
-        let started = Instant::now();
         let (component, source) = self
             .artifacts
             .compile(&self.engine, &digest, wasm, artifact)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        self.link(digest, component, source)
+    }
+
+    /// Inspects and links compiled code, and checks its hooks against the contract.
+    fn link(
+        &self,
+        digest: PluginDigest,
+        component: Component,
+        source: ArtifactSource,
+    ) -> Result<Plugin, LoadError> {
+        let started = Instant::now();
         let inspection = inspect::inspect(&self.engine, &component)?;
         let pre = self
             .linker
@@ -248,7 +285,6 @@ impl Runtime {
             inspection,
             pre,
             LinkInfo {
-                size_bytes: wasm.len(),
                 source,
                 epoch_tick: self.config.epoch_tick,
                 ceilings: self.config.ceilings,
@@ -298,7 +334,6 @@ pub enum ArtifactSource {
 /// Facts about how a plugin was loaded.
 #[derive(Debug, Clone, Copy)]
 struct LinkInfo {
-    size_bytes: usize,
     source: ArtifactSource,
     epoch_tick: Duration,
     ceilings: Limits,
@@ -413,8 +448,10 @@ impl Plugin {
         &self.inner.inspection
     }
 
-    pub fn size_bytes(&self) -> usize {
-        self.inner.info.size_bytes
+    /// Bytes of compiled code (and its metadata) this plugin holds in memory while loaded.
+    pub fn code_bytes(&self) -> usize {
+        let image = self.inner.pre.component().image_range();
+        image.end.addr() - image.start.addr()
     }
 
     /// True when the compiled artifact came from a cache (the directory, or one supplied by the
