@@ -25,11 +25,9 @@ fn main() {
     println!("|---|---|---|---|---|---|");
 
     let floor = Brand::load(&runtime, "hostile", serde_json::json!({ "attack": "none" }));
-    row(
-        "empty plugin (floor) / pricing",
-        Stats::of(|| floor.price(&fixture)),
-        None,
-    );
+    let floor_stats = Stats::of(|| floor.price(&fixture));
+    let floor_p50 = floor_stats.p50;
+    row("empty plugin (floor) / pricing", floor_stats, None);
 
     let jiomart = Brand::load(&runtime, "jiomart", brand_config("jiomart"));
     let netmeds = Brand::load(&runtime, "netmeds", brand_config("netmeds"));
@@ -85,6 +83,29 @@ fn main() {
                 .expect("native fulfillment")
         },
     );
+    // A checkout as the pipeline runs it: the three hooks of one brand on one cart, each call
+    // from fresh sandbox state.
+    let checkout = compare(
+        "jiomart / whole checkout (3 hooks)",
+        || {
+            (
+                jiomart.price(&fixture),
+                jiomart.validate(&fixture),
+                jiomart.fulfill(&fixture),
+            )
+        },
+        || {
+            let h = &jiomart.harness;
+            (
+                h.price::<jiomart::Jiomart>(&fixture.cart)
+                    .expect("native pricing"),
+                h.validate::<jiomart::Jiomart>(&fixture.priced)
+                    .expect("native validation"),
+                h.fulfill::<jiomart::Jiomart>(&fixture.priced, &fixture.nodes, &fixture.defaults)
+                    .expect("native fulfillment"),
+            )
+        },
+    );
     compare(
         "tira / pricing",
         || tira.price(&fixture),
@@ -94,14 +115,18 @@ fn main() {
                 .expect("native pricing")
         },
     );
+    println!(
+        "\nwhole checkout p50 / empty-plugin floor p50: {:.2}x",
+        checkout.as_secs_f64() / floor_p50.as_secs_f64()
+    );
 }
 
-/// Measures both sides after checking they compute the same thing.
+/// Measures both sides after checking they compute the same thing; returns the wasm p50.
 fn compare<T: PartialEq + std::fmt::Debug>(
     name: &str,
     wasm: impl Fn() -> T,
     native: impl Fn() -> T,
-) {
+) -> Duration {
     assert_eq!(
         wasm(),
         native(),
@@ -109,7 +134,9 @@ fn compare<T: PartialEq + std::fmt::Debug>(
     );
     let wasm = Stats::of(|| black_box(wasm()));
     let native = Stats::of(|| black_box(native()));
+    let p50 = wasm.p50;
     row(name, wasm, Some(native));
+    p50
 }
 
 fn row(name: &str, wasm: Stats, native: Option<Stats>) {
