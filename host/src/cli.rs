@@ -224,7 +224,7 @@ fn run_hook(
     config: &Arc<PluginConfig>,
     limits: &Limits,
 ) -> anyhow::Result<ExitCode> {
-    let call = CallSettings { config, limits };
+    let call = CallSettings::new(config, limits);
     let ctx = input.context.unwrap_or_else(local_context);
     let priced = || {
         input

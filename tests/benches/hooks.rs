@@ -2,13 +2,16 @@
 //! against the same rule crates compiled natively, side by side. Run with `cargo xtask bench`.
 //!
 //! Each sample is one complete call: new store, instantiate from the pre-linked component,
-//! convert the input, call, lift and check the output, drop the instance.
+//! convert the input, call, lift and check the output, drop the instance. The whole-checkout
+//! row is one checkout: its three hooks share one fresh instance, as in the pipeline.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mandi_host::runtime::{CallSettings, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig};
+use mandi_host::runtime::{
+    CallSettings, CheckoutSandbox, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig,
+};
 use mandi_sdk::testing::{CartBuilder, Harness, LineExt, line, node};
 use mandi_sdk::{
     Cart, Context, DeliveryOption, FulfillmentNode, LineAssignment, Money, PricedCart,
@@ -83,15 +86,17 @@ fn main() {
                 .expect("native fulfillment")
         },
     );
-    // A checkout as the pipeline runs it: the three hooks of one brand on one cart, each call
-    // from fresh sandbox state.
+    // A checkout as the pipeline runs it: the three hooks of one brand on one cart in one
+    // sandbox, which the three share and which is dropped with the checkout.
     let checkout = compare(
         "jiomart / whole checkout (3 hooks)",
         || {
+            let checkout = CheckoutSandbox::new();
+            let within = Some(&checkout);
             (
-                jiomart.price(&fixture),
-                jiomart.validate(&fixture),
-                jiomart.fulfill(&fixture),
+                jiomart.price_in(&fixture, within),
+                jiomart.validate_in(&fixture, within),
+                jiomart.fulfill_in(&fixture, within),
             )
         },
         || {
@@ -207,30 +212,52 @@ impl Brand {
         }
     }
 
-    fn call(&self) -> CallSettings<'_> {
+    fn call<'a>(&'a self, checkout: Option<&'a CheckoutSandbox>) -> CallSettings<'a> {
         CallSettings {
-            config: &self.config,
-            limits: &self.limits,
+            checkout,
+            ..CallSettings::new(&self.config, &self.limits)
         }
     }
 
     fn price(&self, f: &Fixture) -> mandi_sdk::PricingResult {
+        self.price_in(f, None)
+    }
+
+    fn validate(&self, f: &Fixture) -> Vec<mandi_sdk::Violation> {
+        self.validate_in(f, None)
+    }
+
+    fn fulfill(&self, f: &Fixture) -> Vec<DeliveryOption> {
+        self.fulfill_in(f, None)
+    }
+
+    fn price_in(&self, f: &Fixture, within: Option<&CheckoutSandbox>) -> mandi_sdk::PricingResult {
         self.plugin
-            .price(self.call(), &f.context, &f.cart)
+            .price(self.call(within), &f.context, &f.cart)
             .into_result()
             .expect("wasm pricing")
     }
 
-    fn validate(&self, f: &Fixture) -> Vec<mandi_sdk::Violation> {
+    fn validate_in(
+        &self,
+        f: &Fixture,
+        within: Option<&CheckoutSandbox>,
+    ) -> Vec<mandi_sdk::Violation> {
         self.plugin
-            .validate(self.call(), &f.context, &f.priced)
+            .validate(self.call(within), &f.context, &f.priced)
             .into_result()
             .expect("wasm validation")
     }
 
-    fn fulfill(&self, f: &Fixture) -> Vec<DeliveryOption> {
+    fn fulfill_in(&self, f: &Fixture, within: Option<&CheckoutSandbox>) -> Vec<DeliveryOption> {
         self.plugin
-            .fulfill(self.call(), &f.context, &f.priced, &f.nodes, &f.defaults)
+            .fulfill(
+                self.call(within),
+                &f.context,
+                &f.priced,
+                &f.nodes,
+                &f.defaults,
+            )
             .into_result()
             .expect("wasm fulfillment")
     }

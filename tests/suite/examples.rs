@@ -52,10 +52,7 @@ fn run_plugin(plugin: &Plugin, brand: &str, hook: Hook, sample_name: &str) -> Va
     let config =
         Arc::new(PluginConfig::from_json(&brand_config(brand).to_string()).expect("config"));
     let limits = Limits::default();
-    let call = CallSettings {
-        config: &config,
-        limits: &limits,
-    };
+    let call = CallSettings::new(&config, &limits);
     let input = sample(sample_name);
     let ctx = context(&input);
     match hook {

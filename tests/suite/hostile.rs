@@ -27,10 +27,7 @@ fn attack(name: &str) -> HookRun<PricingResult> {
 fn attack_with(name: &str, limits: &Limits) -> HookRun<PricingResult> {
     let config = config(json!({ "attack": name }));
     hostile().price(
-        CallSettings {
-            config: &config,
-            limits,
-        },
+        CallSettings::new(&config, limits),
         &context("evil"),
         &cart(),
     )
@@ -316,26 +313,12 @@ fn a_full_instance_pool_answers_overloaded_instead_of_waiting() {
         let plugin = plugin.clone();
         std::thread::spawn(move || {
             let config = config(json!({ "attack": "loop" }));
-            plugin.price(
-                CallSettings {
-                    config: &config,
-                    limits: &limits,
-                },
-                &context("a"),
-                &cart(),
-            )
+            plugin.price(CallSettings::new(&config, &limits), &context("a"), &cart())
         })
     };
     std::thread::sleep(Duration::from_millis(50));
     let config = config(json!({ "attack": "none" }));
-    let run = plugin.price(
-        CallSettings {
-            config: &config,
-            limits: &limits,
-        },
-        &context("b"),
-        &cart(),
-    );
+    let run = plugin.price(CallSettings::new(&config, &limits), &context("b"), &cart());
     let HookFailure::Overloaded { message } = failure(&run) else {
         panic!("expected overloaded, got {:?}", run.output());
     };

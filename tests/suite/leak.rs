@@ -78,12 +78,5 @@ fn attack(
         utc_offset_minutes: 0,
     };
     let cart = CartBuilder::inr().line(line("SKU-1", 1, 100)).build();
-    plugin.price(
-        CallSettings {
-            config: &config,
-            limits,
-        },
-        &ctx,
-        &cart,
-    )
+    plugin.price(CallSettings::new(&config, limits), &ctx, &cart)
 }

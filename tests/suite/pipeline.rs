@@ -179,3 +179,78 @@ fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
     let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
     assert_eq!(outcomes, ["default", "ok", "skipped"]);
 }
+
+/// The hostile component on pricing and validation, both with `config`.
+fn counting_hooks(pricing: serde_json::Value, validation: serde_json::Value) -> TenantHooks {
+    let plugin = runtime()
+        .load(&mandi_tests::plugin_bytes("hostile"))
+        .expect("loads");
+    let deploy = |config: serde_json::Value| {
+        Some(HookDeployment {
+            source: Source {
+                deployment_id: "count-1".into(),
+                plugin: plugin.digest().to_string(),
+            },
+            policy: FailurePolicy::FailOpen,
+            invoker: Arc::new(Deployed {
+                plugin: plugin.clone(),
+                config: Arc::new(PluginConfig::from_json(&config.to_string()).expect("object")),
+                limits: Limits::default(),
+            }),
+            breaker: Arc::default(),
+        })
+    };
+    TenantHooks {
+        pricing: deploy(pricing),
+        validation: deploy(validation),
+        fulfillment: None,
+    }
+}
+
+/// Which call of its instance each hook was: pricing's note, validation's violation.
+fn calls(quote: &Quote) -> (Option<String>, Option<String>) {
+    (
+        quote.applied.first().map(|a| a.adjustment.message.clone()),
+        quote.violations.first().map(|v| v.message.clone()),
+    )
+}
+
+/// A checkout's consecutive hooks of one component, with one config and limits, share an
+/// instance; the next checkout starts from a fresh one.
+#[test]
+fn a_checkouts_hooks_of_one_component_share_one_fresh_instance() {
+    let count = serde_json::json!({ "attack": "count" });
+    let hooks = counting_hooks(count.clone(), count);
+    for _ in 0..3 {
+        let quote = quote_for(&hooks).expect("quotes");
+        assert_eq!(
+            calls(&quote),
+            (Some("call 1".into()), Some("call 2".into())),
+            "pricing is the instance's first call, validation its second, in every checkout"
+        );
+    }
+}
+
+/// Another config (the plugin may have read and kept it) gets an instance of its own.
+#[test]
+fn hooks_with_different_configs_do_not_share_an_instance() {
+    let hooks = counting_hooks(
+        serde_json::json!({ "attack": "count" }),
+        serde_json::json!({ "attack": "count", "iterations": 1 }),
+    );
+    let quote = quote_for(&hooks).expect("quotes");
+    assert_eq!(
+        calls(&quote),
+        (Some("call 1".into()), Some("call 1".into()))
+    );
+}
+
+/// A call that fails does not hand its instance to the next hook.
+#[test]
+fn a_failed_call_does_not_hand_its_instance_on() {
+    let config = serde_json::json!({ "attack": "count", "pricing_error": true });
+    let hooks = counting_hooks(config.clone(), config);
+    let quote = quote_for(&hooks).expect("quotes (fail-open)");
+    assert!(quote.degraded, "pricing failed and was skipped");
+    assert_eq!(calls(&quote), (None, Some("call 1".into())));
+}

@@ -38,7 +38,8 @@ pub use history::{RecordRuns, RunWriter};
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
 
 use crate::runtime::{
-    CallSettings, Hook, HookFailure, HookRun, Limits, LogRecord, Plugin, PluginConfig,
+    CallSettings, CheckoutSandbox, Hook, HookFailure, HookRun, Limits, LogRecord, Plugin,
+    PluginConfig,
 };
 
 /// What to do when a deployment's hook fails (trap, timeout, invalid output, plugin error).
@@ -51,12 +52,24 @@ pub enum FailurePolicy {
     FailOpen,
 }
 
-/// Calls one deployment's hooks. Implemented by [`Deployed`]; tests implement it with fakes.
+/// Calls one deployment's hooks, within the sandbox of the checkout they belong to.
+/// Implemented by [`Deployed`]; tests implement it with fakes.
 pub trait PluginInvoker: Send + Sync {
-    fn price(&self, ctx: &Context, cart: &Cart) -> HookRun<PricingResult>;
-    fn validate(&self, ctx: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>>;
+    fn price(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &Cart,
+    ) -> HookRun<PricingResult>;
+    fn validate(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &PricedCart,
+    ) -> HookRun<Vec<Violation>>;
     fn fulfill(
         &self,
+        checkout: &CheckoutSandbox,
         ctx: &Context,
         cart: &PricedCart,
         nodes: &[FulfillmentNode],
@@ -78,31 +91,43 @@ pub struct Deployed {
 }
 
 impl Deployed {
-    fn call(&self) -> CallSettings<'_> {
+    fn call<'a>(&'a self, checkout: &'a CheckoutSandbox) -> CallSettings<'a> {
         CallSettings {
-            config: &self.config,
-            limits: &self.limits,
+            checkout: Some(checkout),
+            ..CallSettings::new(&self.config, &self.limits)
         }
     }
 }
 
 impl PluginInvoker for Deployed {
-    fn price(&self, ctx: &Context, cart: &Cart) -> HookRun<PricingResult> {
-        self.plugin.price(self.call(), ctx, cart)
+    fn price(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &Cart,
+    ) -> HookRun<PricingResult> {
+        self.plugin.price(self.call(checkout), ctx, cart)
     }
 
-    fn validate(&self, ctx: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>> {
-        self.plugin.validate(self.call(), ctx, cart)
+    fn validate(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &PricedCart,
+    ) -> HookRun<Vec<Violation>> {
+        self.plugin.validate(self.call(checkout), ctx, cart)
     }
 
     fn fulfill(
         &self,
+        checkout: &CheckoutSandbox,
         ctx: &Context,
         cart: &PricedCart,
         nodes: &[FulfillmentNode],
         defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>> {
-        self.plugin.fulfill(self.call(), ctx, cart, nodes, defaults)
+        self.plugin
+            .fulfill(self.call(checkout), ctx, cart, nodes, defaults)
     }
 
     fn code_bytes(&self) -> usize {
@@ -290,6 +315,8 @@ pub fn quote(
     catalog: Catalog<'_>,
 ) -> Result<Quote, QuoteError> {
     check_cart_limits(cart)?;
+    // Consecutive hooks of one component share an instance for this checkout only.
+    let checkout = CheckoutSandbox::new();
     let mut run = Run {
         tenant: &ctx.tenant_id,
         trace: Vec::new(),
@@ -304,7 +331,7 @@ pub fn quote(
         hooks.pricing.as_ref(),
         || json_digest(&cart),
         |inv| {
-            inv.price(ctx, cart)
+            inv.price(&checkout, ctx, cart)
                 .and_then(|result| priced(cart, result, catalog))
         },
     )?;
@@ -328,7 +355,7 @@ pub fn quote(
             Hook::Validation,
             hooks.validation.as_ref(),
             || json_digest(&priced),
-            |inv| inv.validate(ctx, &priced),
+            |inv| inv.validate(&checkout, ctx, &priced),
         )?
         .map(|(v, _)| v)
         .unwrap_or_default();
@@ -342,7 +369,7 @@ pub fn quote(
             hooks.fulfillment.as_ref(),
             || json_digest(&(&priced, &nodes, &defaults)),
             |inv| {
-                inv.fulfill(ctx, &priced, &nodes, &defaults)
+                inv.fulfill(&checkout, ctx, &priced, &nodes, &defaults)
                     .and_then(|options| chargeable(&priced, options))
             },
         )?

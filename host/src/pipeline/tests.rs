@@ -40,17 +40,23 @@ fn run<T>(result: Option<Result<T, HookFailure>>) -> HookRun<T> {
 }
 
 impl PluginInvoker for Fake {
-    fn price(&self, _: &Context, _: &Cart) -> HookRun<PricingResult> {
+    fn price(&self, _: &CheckoutSandbox, _: &Context, _: &Cart) -> HookRun<PricingResult> {
         run(self.pricing.clone())
     }
 
-    fn validate(&self, _: &Context, cart: &PricedCart) -> HookRun<Vec<Violation>> {
+    fn validate(
+        &self,
+        _: &CheckoutSandbox,
+        _: &Context,
+        cart: &PricedCart,
+    ) -> HookRun<Vec<Violation>> {
         *self.validated_total.lock().expect("lock") = Some(cart.total.amount);
         run(self.validation.clone())
     }
 
     fn fulfill(
         &self,
+        _: &CheckoutSandbox,
         _: &Context,
         _: &PricedCart,
         nodes: &[FulfillmentNode],

@@ -367,6 +367,81 @@ impl fmt::Debug for Plugin {
 pub struct CallSettings<'a> {
     pub config: &'a Arc<PluginConfig>,
     pub limits: &'a Limits,
+    /// The checkout this call belongs to, whose sandbox a call of the same component (with
+    /// the same config and limits) reuses; `None`: a sandbox of the call's own.
+    pub checkout: Option<&'a CheckoutSandbox>,
+}
+
+impl<'a> CallSettings<'a> {
+    /// A call in a sandbox of its own.
+    pub fn new(config: &'a Arc<PluginConfig>, limits: &'a Limits) -> Self {
+        Self {
+            config,
+            limits,
+            checkout: None,
+        }
+    }
+}
+
+/// The sandbox of one checkout: consecutive hook calls of one component (same config and
+/// limits) share one instance, so a checkout pays for instantiating it and for resetting its
+/// memory once rather than once per hook. Nothing outlives the checkout: the instance is
+/// dropped with this value, so every checkout still starts from fresh sandbox state. A call
+/// that fails does not hand its instance on (a trapped instance cannot be entered again, and
+/// the next hook deserves a clean one). Fuel, deadline and log capture are per call; what the
+/// plugin prints to stdout/stderr is capped per instance.
+#[derive(Default)]
+pub struct CheckoutSandbox {
+    // One thread runs a checkout's hooks in turn; only the last instance is kept, so a
+    // checkout holds at most one pooled slot at a time, as when every call had its own.
+    live: std::cell::RefCell<Option<LiveInstance>>,
+}
+
+struct LiveInstance {
+    plugin: Arc<PluginInner>,
+    config: Arc<PluginConfig>,
+    limits: Limits,
+    store: Store<CallState>,
+    instance: wasmtime::component::Instance,
+}
+
+impl fmt::Debug for CheckoutSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.live.try_borrow().ok();
+        f.debug_struct("CheckoutSandbox")
+            .field(
+                "live",
+                &live
+                    .as_ref()
+                    .and_then(|l| l.as_ref())
+                    .map(|l| &l.plugin.digest),
+            )
+            .finish()
+    }
+}
+
+impl CheckoutSandbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The live instance, if it is of this plugin, config and limits.
+    fn take(
+        &self,
+        plugin: &Arc<PluginInner>,
+        call: &CallSettings<'_>,
+    ) -> Option<(Store<CallState>, wasmtime::component::Instance)> {
+        let live = self.live.borrow_mut().take()?;
+        let same = Arc::ptr_eq(&live.plugin, plugin)
+            && *call.limits == live.limits
+            && (Arc::ptr_eq(call.config, &live.config)
+                || call.config.as_json() == live.config.as_json());
+        same.then_some((live.store, live.instance))
+    }
+
+    fn keep(&self, live: LiveInstance) {
+        *self.live.borrow_mut() = Some(live);
+    }
 }
 
 impl Plugin {
@@ -590,14 +665,26 @@ impl Plugin {
         check: impl FnOnce(&T) -> Result<(), String>,
     ) -> HookRun<T> {
         let started = Instant::now();
-        let mut store = self.inner.store(call.limits, |limits| {
-            CallState::new(
-                limits,
-                call.config.clone(),
-                ctx.now_unix_ms,
-                &ctx.request_id,
-            )
-        });
+        let reused = call
+            .checkout
+            .and_then(|checkout| checkout.take(&self.inner, &call));
+        let (mut store, mut instance) = match reused {
+            Some((mut store, instance)) => {
+                state::begin_call(&mut store, self.inner.info.epoch_tick);
+                (store, Some(instance))
+            }
+            None => {
+                let store = self.inner.store(call.limits, |limits| {
+                    CallState::new(
+                        limits,
+                        call.config.clone(),
+                        ctx.now_unix_ms,
+                        &ctx.request_id,
+                    )
+                });
+                (store, None)
+            }
+        };
         let limits = &{ store.data().limits };
 
         let outcome = if input.size > limits.max_input_bytes {
@@ -608,13 +695,22 @@ impl Plugin {
         } else if let Err(message) = input.currencies {
             Err(HookFailure::InvalidInput { message })
         } else {
-            match self.inner.pre.instantiate(&mut store) {
+            let ready = match instance {
+                Some(instance) => Ok(instance),
+                None => self.inner.pre.instantiate(&mut store),
+            };
+            match ready {
                 Err(err) => Err(classify_instantiation(err, store.data(), limits)),
-                Ok(instance) => match invoke(&mut store, &instance) {
-                    Err(err) => Err(classify(err, store.data(), limits)),
-                    Ok(Err(e)) => Err(plugin_error(e, limits)),
-                    Ok(Ok(output)) => check_output(&output, limits, check).map(|()| output),
-                },
+                Ok(ready) => {
+                    let outcome = match invoke(&mut store, &ready) {
+                        Err(err) => Err(classify(err, store.data(), limits)),
+                        Ok(Err(e)) => Err(plugin_error(e, limits)),
+                        Ok(Ok(output)) => check_output(&output, limits, check).map(|()| output),
+                    };
+                    // Only an instance whose call succeeded is handed to the next hook.
+                    instance = outcome.is_ok().then_some(ready);
+                    outcome
+                }
             }
         };
         let fuel_used = limits
@@ -624,6 +720,15 @@ impl Plugin {
         let state = store.data_mut();
         let peak_memory_bytes = state.limiter.peak;
         let (logs, logs_truncated) = state.finish_logs();
+        if let (Some(checkout), Some(instance)) = (call.checkout, instance) {
+            checkout.keep(LiveInstance {
+                plugin: self.inner.clone(),
+                config: call.config.clone(),
+                limits: *call.limits,
+                store,
+                instance,
+            });
+        }
         HookRun {
             outcome: match outcome {
                 Ok(output) => Outcome::Ok { output },

@@ -66,8 +66,8 @@ impl PluginConfig {
 /// bound is a multiple; what matters is that it is proportional, not the whole guest memory.
 const HOST_COPY_FACTOR: usize = 8;
 
-/// Builds the store for one call: the only place a call's limits become wasmtime settings.
-/// `limits` are clamped to `ceilings` here, so a deployment stored under older, higher
+/// Builds the store for one call, or for a checkout's calls of one component: with
+/// [`begin_call`], the only place a call's limits become wasmtime settings. `limits` are clamped to `ceilings` here, so a deployment stored under older, higher
 /// ceilings still gets no more than the runtime allows.
 pub(crate) fn new_store(
     engine: &Engine,
@@ -79,6 +79,15 @@ pub(crate) fn new_store(
     let limits = limits.clamped_to(ceilings);
     let mut store = Store::new(engine, state(&limits));
     store.limiter(|s| &mut s.limiter);
+    begin_call(&mut store, epoch_tick);
+    store
+}
+
+/// Readies a store for its next call under its limits: full fuel, copy budget and deadline,
+/// and a fresh log capture. Every call gets these, whether its store is new or a checkout's.
+pub(crate) fn begin_call(store: &mut Store<CallState>, epoch_tick: Duration) {
+    let limits = store.data().limits;
+    store.data_mut().begin_call();
     if store.set_fuel(limits.max_fuel).is_err() {
         unreachable!("fuel is enabled on the engine");
     }
@@ -99,7 +108,6 @@ pub(crate) fn new_store(
         }
         Ok(UpdateDeadline::Continue(ticks(due - now, epoch_tick)))
     });
-    store
 }
 
 /// Epoch ticks covering `span`, at least one.
@@ -120,6 +128,8 @@ pub(crate) struct CallState {
     config: Arc<PluginConfig>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
+    /// Bytes of stdout and stderr already moved into an earlier call's log.
+    printed: [usize; 2],
 }
 
 impl CallState {
@@ -155,17 +165,27 @@ impl CallState {
             config,
             stdout,
             stderr,
+            printed: [0, 0],
         }
+    }
+
+    /// Forgets the previous call's logs and refusals (a checkout's instance serves several).
+    fn begin_call(&mut self) {
+        self.logs = LogCapture::new(self.limits.max_log_bytes);
+        self.limiter.refused = false;
     }
 
     /// Moves what the plugin printed into the log, after the log lines it wrote via the import.
     pub(crate) fn finish_logs(&mut self) -> (Vec<LogRecord>, bool) {
-        for (pipe, level) in [
-            (&self.stdout, LogLevel::Info),
-            (&self.stderr, LogLevel::Warn),
+        let [stdout_printed, stderr_printed] = &mut self.printed;
+        for (pipe, level, printed) in [
+            (&self.stdout, LogLevel::Info, stdout_printed),
+            (&self.stderr, LogLevel::Warn, stderr_printed),
         ] {
             let bytes = pipe.contents();
-            for line in String::from_utf8_lossy(&bytes)
+            let new = bytes.get(*printed..).unwrap_or_default();
+            *printed = bytes.len();
+            for line in String::from_utf8_lossy(new)
                 .lines()
                 .filter(|l| !l.is_empty())
             {

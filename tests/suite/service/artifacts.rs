@@ -82,7 +82,14 @@ async fn serve(node: &Deployments, digest: &PluginDigest) -> (Plugin, PricingRes
     let input: RunInput =
         serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("parses");
     let ctx = input.context.expect("the sample has a context");
-    let priced = pricing.invoker.price(&ctx, &input.cart).into_result();
+    let priced = pricing
+        .invoker
+        .price(
+            &mandi_host::runtime::CheckoutSandbox::new(),
+            &ctx,
+            &input.cart,
+        )
+        .into_result();
     let plugin = node.runtime().loaded(digest).expect("loaded in memory");
     assert_eq!(plugin.inspection().hooks, [Hook::Pricing]);
     (plugin, priced.expect("prices the sample cart"))

@@ -6,10 +6,16 @@
 //! "handled-alloc-then-panic" | "overflow" | "free-flood" | "free-units" | "flood" | "nul-text" |
 //! "none"}`, or `{"attack": "spin", "iterations": N}` (slow but well-behaved).
 //!
+//! `{"attack": "count"}` is not an attack but a probe of sandbox state: each hook call answers
+//! how many calls this instance has served (pricing as a note, validation as a violation), so
+//! tests see which calls shared an instance. On validation, `"panic"` panics; every other
+//! attack is pricing's alone, and validation finds nothing.
+//!
 //! The tests assert that each attack ends in its own clear failure kind within the limits, and
 //! that the host then serves other plugins normally.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use mandi_sdk::prelude::*;
 use serde::Deserialize;
@@ -22,6 +28,9 @@ struct Config {
     /// For `spin`: how many loop iterations to burn before answering.
     #[serde(default)]
     iterations: u64,
+    /// For `count`: pricing counts, then fails with a business error.
+    #[serde(default)]
+    pricing_error: bool,
 }
 
 impl Pricing for Hostile {
@@ -51,6 +60,13 @@ impl Pricing for Hostile {
             "flood" => Ok(flood(cart)),
             "nul-text" => nul_text(),
             "none" => Ok(PricingResult::default()),
+            "count" => {
+                let call = count_call();
+                if config.pricing_error {
+                    return Err(PluginError::new("count", format!("call {call} failed")));
+                }
+                Ok(note(&format!("call {call}")))
+            }
             other => Err(PluginError::new("unknown-attack", other)),
         }
     }
@@ -240,4 +256,24 @@ fn note(message: &str) -> PricingResult {
     result
 }
 
-mandi_sdk::export_plugin!(Hostile: pricing);
+impl Validation for Hostile {
+    fn validate(ctx: &Context, _cart: &PricedCart) -> Result<Vec<Violation>> {
+        let config: Config = ctx.config()?;
+        match config.attack.as_str() {
+            "count" => Ok(vec![Violation::order(
+                "COUNT",
+                format!("call {}", count_call()),
+            )]),
+            "panic" => panic!("hostile plugin panicked on purpose"),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Calls this instance has served, this one included: state that lives as long as the instance.
+fn count_call() -> u32 {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    CALLS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+mandi_sdk::export_plugin!(Hostile: pricing, validation);
