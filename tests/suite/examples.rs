@@ -336,3 +336,49 @@ fn shared_functions_are_compiled_once() {
         );
     }
 }
+
+/// A component built against contract 0.1.0 and kept as built (tests/fixtures/contract-0.1.0)
+/// loads and gives the same answers as when it was built, whatever the contract has gained.
+#[test]
+fn a_component_built_against_contract_0_1_0_keeps_running() {
+    let path = mandi_tests::repo_root().join("tests/fixtures/contract-0.1.0/jiomart.wasm");
+    let plugin = runtime()
+        .load(&std::fs::read(path).expect("the fixture is in the repository"))
+        .expect("loads");
+    assert_eq!(plugin.inspection().contract, "mandi:commerce@0.1.0");
+    assert_eq!(
+        plugin.inspection().hooks,
+        [Hook::Pricing, Hook::Validation, Hook::Fulfillment]
+    );
+    assert_eq!(
+        run_plugin(&plugin, "jiomart", Hook::Pricing, "cart.json"),
+        json!({
+            "adjustments": [
+                bulk(0, 500, "BULK-STAPLES-5", "Bulk saver: 5% off for 10+ units of staples"),
+                bulk(1, 1000, "BULK-STAPLES-10", "Bulk saver: 10% off for 25+ units of staples"),
+                bulk(2, 600, "BULK-HOUSEHOLD-6", "Bulk saver: 6% off for 12+ units of household"),
+            ],
+            "free_items": [],
+        })
+    );
+    assert_eq!(
+        run_plugin(
+            &plugin,
+            "jiomart",
+            Hook::Validation,
+            "jiomart-bulk-order.json"
+        ),
+        json!([{ "code": "QTY-CAP", "message": "At most 50 units of Basmati Rice 5 kg per order", "line": 0 }])
+    );
+    assert_eq!(
+        run_plugin(&plugin, "jiomart", Hook::Fulfillment, "cart.json"),
+        json!([{
+            "code": "single",
+            "method": "standard",
+            "assignments": assigned(&["WH-BHIWANDI"; 7]),
+            "cost": inr(0),
+            "eta_minutes": 1440,
+            "label": "Standard delivery in one shipment",
+        }])
+    );
+}
