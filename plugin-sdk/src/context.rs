@@ -18,7 +18,7 @@ pub struct Context {
 impl Context {
     /// The deployment's whole JSON configuration, deserialized into your own type.
     ///
-    /// A config that does not match `T` is a [`PluginError`] with code `invalid-config`, which the
+    /// A config that does not match `T` is a [`PluginError`](crate::PluginError) with code `invalid-config`, which the
     /// host reports against the deployment rather than as a crash.
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
         serde_json::from_str(&crate::__private::host::config()).map_err(invalid_config)

@@ -109,7 +109,11 @@ impl fmt::Display for Money {
     }
 }
 
-/// A percentage in basis points: `Percent::from_percent(10)` is 1_000 bps.
+/// A percentage in basis points (hundredths of a percent): `Percent::from_percent(10)` is
+/// 1,000 bps, `Percent::from_decimal(12.5)` is 1,250.
+///
+/// Serialized as the plain number of basis points (`1250`), the form the contract carries.
+/// Displayed as a percent with two decimals when it has any: `10%`, `12.50%`, `0.05%`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Percent(u32);
@@ -124,6 +128,17 @@ impl Percent {
 
     pub const fn from_percent(percent: u32) -> Self {
         Self(percent * 100)
+    }
+
+    /// A percent with decimals, as brand teams write discounts (`12.5` for 12.5%). `None` when
+    /// it is negative, not finite, too large, or finer than a basis point (`12.345`): a
+    /// discount is never rounded behind its author's back.
+    pub fn from_decimal(percent: f64) -> Option<Self> {
+        let bps = percent * 100.0;
+        let whole = bps.round();
+        let exact = (bps - whole).abs() < 1e-6;
+        (percent.is_finite() && exact && (0.0..=f64::from(u32::MAX)).contains(&whole))
+            .then_some(Self(whole as u32))
     }
 
     pub const fn bps(self) -> u32 {
@@ -168,6 +183,27 @@ mod tests {
             -101
         );
         assert_eq!(Percent::HUNDRED.of(&Money::inr(i64::MAX)).amount, i64::MAX);
+    }
+
+    #[test]
+    fn percent_from_a_decimal_is_exact_or_refused() {
+        assert_eq!(Percent::from_decimal(12.5), Some(Percent::from_bps(1_250)));
+        assert_eq!(Percent::from_decimal(10.0), Some(Percent::from_percent(10)));
+        assert_eq!(Percent::from_decimal(0.07), Some(Percent::from_bps(7)));
+        assert_eq!(
+            Percent::from_decimal(12.345),
+            None,
+            "finer than a basis point"
+        );
+        assert_eq!(Percent::from_decimal(-1.0), None);
+        assert_eq!(Percent::from_decimal(f64::NAN), None);
+        assert_eq!(Percent::from_decimal(1e12), None);
+        assert_eq!(Percent::from_bps(1_250).to_string(), "12.50%");
+        assert_eq!(Percent::from_percent(10).to_string(), "10%");
+        assert_eq!(
+            serde_json::to_string(&Percent::from_bps(1_250)).unwrap(),
+            "1250"
+        );
     }
 
     #[test]

@@ -253,14 +253,30 @@ impl CartBuilder {
         self
     }
 
-    /// Ship to this pincode (city and state left blank).
+    /// Ship to this pincode (with [`city`](Self::city) and [`state`](Self::state) for the rest).
     pub fn pincode(mut self, pincode: &str) -> Self {
-        self.cart.shipping_address = Some(Address {
-            pincode: pincode.into(),
+        self.address().pincode = pincode.into();
+        self
+    }
+
+    /// The shipping address's city.
+    pub fn city(mut self, city: &str) -> Self {
+        self.address().city = city.into();
+        self
+    }
+
+    /// The shipping address's state, as the customer wrote it (e.g. `Maharashtra`).
+    pub fn state(mut self, state: &str) -> Self {
+        self.address().state = state.into();
+        self
+    }
+
+    /// The shipping address, created (in India) by the first address setter.
+    fn address(&mut self) -> &mut Address {
+        self.cart.shipping_address.get_or_insert_with(|| Address {
             country: "IN".into(),
             ..Address::default()
-        });
-        self
+        })
     }
 
     pub fn build(self) -> Cart {
@@ -345,5 +361,24 @@ mod tests {
         assert_eq!(priced.subtotal, Money::inr(399));
         assert_eq!(priced.total, Money::inr(399));
         assert_eq!(priced.lines[0].total, Money::inr(300));
+    }
+
+    #[test]
+    fn address_setters_build_one_address_in_any_order() {
+        let cart = CartBuilder::inr()
+            .state("Maharashtra")
+            .pincode("400053")
+            .city("Mumbai")
+            .build();
+        let address = cart.shipping_address.expect("an address");
+        assert_eq!(
+            (
+                address.pincode.as_str(),
+                address.city.as_str(),
+                address.state.as_str(),
+                address.country.as_str()
+            ),
+            ("400053", "Mumbai", "Maharashtra", "IN")
+        );
     }
 }
