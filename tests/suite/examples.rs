@@ -90,18 +90,40 @@ fn assigned(nodes: &[&str]) -> Value {
         .collect()
 }
 
+/// jiomart's pricing of the shared sample cart: bulk discounts on three lines.
+fn jiomart_pricing_of_the_shared_cart() -> Value {
+    json!({
+        "adjustments": [
+            bulk(0, 500, "BULK-STAPLES-5", "Bulk saver: 5% off for 10+ units of staples"),
+            bulk(1, 1000, "BULK-STAPLES-10", "Bulk saver: 10% off for 25+ units of staples"),
+            bulk(2, 600, "BULK-HOUSEHOLD-6", "Bulk saver: 6% off for 12+ units of household"),
+        ],
+        "free_items": [],
+    })
+}
+
+/// jiomart's delivery of the shared sample cart: one shipment from one warehouse.
+fn jiomart_delivery_of_the_shared_cart() -> Value {
+    json!([{
+        "code": "single",
+        "method": "standard",
+        "assignments": assigned(&["WH-BHIWANDI"; 7]),
+        "cost": inr(0),
+        "eta_minutes": 1440,
+        "label": "Standard delivery in one shipment",
+    }])
+}
+
+/// jiomart's validation of its bulk-order sample: one line over the quantity cap.
+fn jiomart_quantity_cap_on_the_bulk_order() -> Value {
+    json!([{ "code": "QTY-CAP", "message": "At most 50 units of Basmati Rice 5 kg per order", "line": 0 }])
+}
+
 #[test]
 fn jiomart_gives_bulk_discounts_on_the_shared_cart() {
     assert_eq!(
         run("jiomart", Hook::Pricing, "cart.json"),
-        json!({
-            "adjustments": [
-                bulk(0, 500, "BULK-STAPLES-5", "Bulk saver: 5% off for 10+ units of staples"),
-                bulk(1, 1000, "BULK-STAPLES-10", "Bulk saver: 10% off for 25+ units of staples"),
-                bulk(2, 600, "BULK-HOUSEHOLD-6", "Bulk saver: 6% off for 12+ units of household"),
-            ],
-            "free_items": [],
-        })
+        jiomart_pricing_of_the_shared_cart()
     );
     assert_eq!(run("jiomart", Hook::Validation, "cart.json"), json!([]));
 }
@@ -110,14 +132,7 @@ fn jiomart_gives_bulk_discounts_on_the_shared_cart() {
 fn jiomart_ships_the_shared_cart_from_one_warehouse() {
     assert_eq!(
         run("jiomart", Hook::Fulfillment, "cart.json"),
-        json!([{
-            "code": "single",
-            "method": "standard",
-            "assignments": assigned(&["WH-BHIWANDI"; 7]),
-            "cost": inr(0),
-            "eta_minutes": 1440,
-            "label": "Standard delivery in one shipment",
-        }])
+        jiomart_delivery_of_the_shared_cart()
     );
 }
 
@@ -125,7 +140,7 @@ fn jiomart_ships_the_shared_cart_from_one_warehouse() {
 fn jiomart_caps_quantities_and_splits_when_no_node_has_everything() {
     assert_eq!(
         run("jiomart", Hook::Validation, "jiomart-bulk-order.json"),
-        json!([{ "code": "QTY-CAP", "message": "At most 50 units of Basmati Rice 5 kg per order", "line": 0 }])
+        jiomart_quantity_cap_on_the_bulk_order()
     );
     assert_eq!(
         run("jiomart", Hook::Pricing, "jiomart-bulk-order.json"),
@@ -352,14 +367,7 @@ fn a_component_built_against_contract_0_1_0_keeps_running() {
     );
     assert_eq!(
         run_plugin(&plugin, "jiomart", Hook::Pricing, "cart.json"),
-        json!({
-            "adjustments": [
-                bulk(0, 500, "BULK-STAPLES-5", "Bulk saver: 5% off for 10+ units of staples"),
-                bulk(1, 1000, "BULK-STAPLES-10", "Bulk saver: 10% off for 25+ units of staples"),
-                bulk(2, 600, "BULK-HOUSEHOLD-6", "Bulk saver: 6% off for 12+ units of household"),
-            ],
-            "free_items": [],
-        })
+        jiomart_pricing_of_the_shared_cart()
     );
     assert_eq!(
         run_plugin(
@@ -368,17 +376,10 @@ fn a_component_built_against_contract_0_1_0_keeps_running() {
             Hook::Validation,
             "jiomart-bulk-order.json"
         ),
-        json!([{ "code": "QTY-CAP", "message": "At most 50 units of Basmati Rice 5 kg per order", "line": 0 }])
+        jiomart_quantity_cap_on_the_bulk_order()
     );
     assert_eq!(
         run_plugin(&plugin, "jiomart", Hook::Fulfillment, "cart.json"),
-        json!([{
-            "code": "single",
-            "method": "standard",
-            "assignments": assigned(&["WH-BHIWANDI"; 7]),
-            "cost": inr(0),
-            "eta_minutes": 1440,
-            "label": "Standard delivery in one shipment",
-        }])
+        jiomart_delivery_of_the_shared_cart()
     );
 }

@@ -141,17 +141,20 @@ fn oversize_component_is_refused_before_compiling() {
     );
 }
 
+/// A small runtime keeping compiled artifacts in `dir`, as a node does in its cache directory.
+fn runtime_caching_in(dir: &std::path::Path) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        max_concurrent_instances: 4,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime")
+}
+
 #[test]
 fn compiled_artifacts_are_reused_across_runtimes() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let make = || {
-        Runtime::new(RuntimeConfig {
-            cache_dir: Some(dir.path().to_path_buf()),
-            max_concurrent_instances: 4,
-            ..RuntimeConfig::default()
-        })
-        .expect("runtime")
-    };
+    let make = || runtime_caching_in(dir.path());
     let wasm = mandi_tests::plugin_bytes("tira");
     assert!(
         !make()
@@ -226,14 +229,7 @@ fn components_beyond_the_memory_budget_come_back_from_the_cache_directory() {
 #[test]
 fn a_damaged_artifact_is_not_brought_back() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let make = || {
-        Runtime::new(RuntimeConfig {
-            cache_dir: Some(dir.path().to_path_buf()),
-            max_concurrent_instances: 4,
-            ..RuntimeConfig::default()
-        })
-        .expect("runtime")
-    };
+    let make = || runtime_caching_in(dir.path());
     let wasm = mandi_tests::plugin_bytes("tira");
     let digest = make().load(&wasm).expect("compiles").digest().clone();
     let artifact = std::fs::read_dir(dir.path())
