@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use mandi_sdk::{Cart, Context, DeliveryOption, FulfillmentNode, PricedCart};
-use serde::{Deserialize, Serialize};
+use mandi_sdk::{Context, PricedCart};
+use serde::Serialize;
 
 use crate::pipeline::{
     self, Deployed, FailurePolicy, HookDeployment, PluginInvoker, QuoteError, QuoteInput, Source,
@@ -111,27 +111,9 @@ fn parse_hook(s: &str) -> Result<Hook, String> {
     s.parse()
 }
 
-/// The input file of `mandi plugin run`. One shape serves all hooks.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunInput {
-    /// Defaults to a local context at the current time.
-    #[serde(default)]
-    pub context: Option<Context>,
-    pub cart: Cart,
-    /// For validation and fulfillment; the cart at catalog prices when omitted.
-    #[serde(default)]
-    pub priced_cart: Option<PricedCart>,
-    #[serde(default)]
-    pub nodes: Vec<FulfillmentNode>,
-    /// The platform's delivery options offered to a fulfillment hook (`plugin run`); `plugin
-    /// quote` computes them after pricing, as the service does, and ignores these.
-    #[serde(default)]
-    pub defaults: Vec<DeliveryOption>,
-    /// Catalog entries for skus a pricing plugin may add as free items (`plugin quote`).
-    #[serde(default)]
-    pub catalog: Vec<mandi_sdk::CartLine>,
-}
+/// The input file of `mandi plugin run`, defined by the SDK so brand teams read sample files
+/// exactly as the CLI does.
+pub use mandi_sdk::RunInput;
 
 #[derive(Serialize)]
 struct RunReport<T: Serialize> {

@@ -34,6 +34,7 @@ mod context;
 mod export;
 mod hooks;
 mod money;
+mod run_input;
 mod types;
 
 #[cfg(feature = "guest")]
@@ -49,6 +50,7 @@ pub mod __private;
 pub use context::Context;
 pub use hooks::{Fulfillment, Pricing, Validation};
 pub use money::{Money, MoneyError, Percent};
+pub use run_input::RunInput;
 pub use types::{
     Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Customer, DeliveryOption,
     FreeItem, FulfillmentNode, LineAssignment, PluginError, PricedCart, PricedLine, PricingResult,

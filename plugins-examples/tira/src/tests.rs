@@ -1,5 +1,4 @@
 use mandi_sdk::testing::{CartBuilder, Harness, LineExt, line};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::*;
@@ -298,18 +297,8 @@ fn bad_config_is_invalid_config() {
 
 // ---- the deployment config and the sample inputs ----
 
-/// The `mandi plugin run` input format (pricing reads only the cart).
-#[derive(Deserialize)]
-struct RunInput {
-    context: Option<Context>,
-    cart: Cart,
-    /// Prices free items for `mandi plugin quote`; not used here.
-    #[serde(default, rename = "catalog")]
-    _catalog: Vec<CartLine>,
-}
-
 fn sample(json: &str) -> (Harness, Cart) {
-    let input: RunInput = serde_json::from_str(json).expect("sample parses");
+    let input: mandi_sdk::RunInput = serde_json::from_str(json).expect("sample parses");
     let config: serde_json::Value =
         serde_json::from_str(include_str!("../config.json")).expect("config.json parses");
     let mut harness = Harness::new().config(config);
