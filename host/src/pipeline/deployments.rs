@@ -236,7 +236,7 @@ impl Deployments {
             return None;
         }
         let runtime = self.runtime.clone();
-        // Maps the artifact and links it: about a millisecond, off the async executor.
+        // Maps the artifact and links it (no compile), off the async executor.
         tokio::task::spawn_blocking(move || runtime.load_compiled(&digest))
             .await
             .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))

@@ -31,8 +31,8 @@ pub struct RuntimeConfig {
     /// Directory for compiled artifacts; `None` compiles in memory every time.
     pub cache_dir: Option<std::path::PathBuf>,
     /// Compiled code kept loaded in memory, in bytes: components used least recently beyond
-    /// it are dropped, and loaded again from the cache directory (about a millisecond) when
-    /// next called. What bounds a node's memory as its tenants grow.
+    /// it are dropped, and loaded again from the cache directory (mapped and linked, not
+    /// compiled) when next called. What bounds a node's memory as its tenants grow.
     pub max_loaded_code_bytes: u64,
     /// Bytes of compiled functions kept for later compiles to reuse (0 turns reuse off).
     pub compiled_function_cache_bytes: u64,

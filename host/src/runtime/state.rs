@@ -67,7 +67,8 @@ impl PluginConfig {
 const HOST_COPY_FACTOR: usize = 8;
 
 /// Builds the store for one call, or for a checkout's calls of one component: with
-/// [`begin_call`], the only place a call's limits become wasmtime settings. `limits` are clamped to `ceilings` here, so a deployment stored under older, higher
+/// [`begin_call`], the only place a call's limits become wasmtime settings. `limits` are
+/// clamped to `ceilings` here, so a deployment stored under older, higher
 /// ceilings still gets no more than the runtime allows.
 pub(crate) fn new_store(
     engine: &Engine,
