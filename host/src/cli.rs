@@ -223,6 +223,11 @@ fn run_hook(
             plugin_id,
             plugin.fulfill(call, &ctx, &priced(), &input.nodes, &input.defaults),
         )?,
+        Hook::Payment => report(
+            hook,
+            plugin_id,
+            plugin.customize_payment(call, &ctx, &priced(), &input.payment_methods),
+        )?,
     };
     Ok(if failed {
         ExitCode::from(EXIT_HOOK_FAILED)
@@ -261,22 +266,20 @@ fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::
         config: Arc::new(config),
         limits: Limits::default(),
     });
-    let deploy = |hook| {
-        plugin.has_hook(hook).then(|| HookDeployment {
+    let mut hooks = TenantHooks::default();
+    for &hook in &plugin.inspection().hooks {
+        let deployment = HookDeployment {
             source: source.clone(),
             policy: FailurePolicy::FailClosed,
             invoker: invoker.clone(),
             breaker: Arc::default(),
-        })
-    };
-    let hooks = TenantHooks {
-        pricing: deploy(Hook::Pricing),
-        validation: deploy(Hook::Validation),
-        fulfillment: deploy(Hook::Fulfillment),
-    };
+        };
+        hooks.set(hook, deployment);
+    }
     let ctx = input.context.clone().unwrap_or_else(local_context);
     let extra = QuoteInput {
         nodes: input.nodes.clone(),
+        payment_methods: input.payment_methods.clone(),
     };
     let catalog = |skus: &[&str]| {
         (input.catalog.iter())

@@ -37,7 +37,9 @@ fn unknown_hook_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("unknown hook `shipping`: expected pricing, validation or fulfillment"),
+        stderr.contains(
+            "unknown hook `shipping`: expected pricing, validation, fulfillment or payment"
+        ),
         "{stderr}"
     );
 }

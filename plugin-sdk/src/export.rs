@@ -16,7 +16,8 @@
 /// # fn main() {}
 /// ```
 ///
-/// Name exactly the hooks the type implements (`pricing`, `validation`, `fulfillment`); the
+/// Name exactly the hooks the type implements (`pricing`, `validation`, `fulfillment`,
+/// `payment`); the
 /// component then exports those and nothing else.
 ///
 /// Off wasm32 the macro expands to nothing: a native build (tests, benchmarks, several brands
@@ -45,10 +46,16 @@ macro_rules! export_plugin {
             $plugin with_types_in $crate::__private::bindings::fulfillment_world
         );
     };
+    (@hook $plugin:ident payment) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::__private::bindings::payment_world::export_payment!(
+            $plugin with_types_in $crate::__private::bindings::payment_world
+        );
+    };
     (@hook $plugin:ident $other:ident) => {
         compile_error!(concat!(
             "unknown hook `", stringify!($other),
-            "`: expected pricing, validation or fulfillment"
+            "`: expected pricing, validation, fulfillment or payment"
         ));
     };
 }

@@ -1,8 +1,9 @@
-//! The three hooks a plugin can implement. Implement any subset on one type and list them in
+//! The hooks a plugin can implement. Implement any subset on one type and list them in
 //! [`export_plugin!`](crate::export_plugin); the host discovers which ones the component exports.
 
 use crate::{
-    Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Result, Violation,
+    Cart, Context, DeliveryOption, FulfillmentNode, PaymentMethod, PaymentOperation, PricedCart,
+    PricingResult, Result, Violation,
 };
 
 /// Propose price adjustments for a cart. The host applies them with guardrails (no line below
@@ -25,4 +26,15 @@ pub trait Fulfillment {
         nodes: &[FulfillmentNode],
         defaults: &[DeliveryOption],
     ) -> Result<Vec<DeliveryOption>>;
+}
+
+/// Decide which of the tenant's payment methods the shopper is offered for this cart, under
+/// which names and in which order. `methods` are the tenant's, in the tenant's order; return
+/// no operations to offer them unchanged. An order naming a hidden method is refused.
+pub trait Payment {
+    fn customize(
+        ctx: &Context,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> Result<Vec<PaymentOperation>>;
 }

@@ -48,13 +48,13 @@ pub mod testing;
 pub mod __private;
 
 pub use context::Context;
-pub use hooks::{Fulfillment, Pricing, Validation};
+pub use hooks::{Fulfillment, Payment, Pricing, Validation};
 pub use money::{Money, MoneyError, Percent};
 pub use run_input::RunInput;
 pub use types::{
     Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Customer, DeliveryOption,
-    FreeItem, FulfillmentNode, LineAssignment, PluginError, PricedCart, PricedLine, PricingResult,
-    Product, StockLevel, Target, Violation,
+    FreeItem, FulfillmentNode, LineAssignment, PaymentMethod, PaymentOperation, PluginError,
+    PricedCart, PricedLine, PricingResult, Product, StockLevel, Target, Violation,
 };
 
 /// The result every hook returns: a business failure is a [`PluginError`], never a panic.
@@ -64,9 +64,9 @@ pub type Result<T, E = PluginError> = std::result::Result<T, E>;
 pub mod prelude {
     pub use crate::{
         Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Context, Customer,
-        DeliveryOption, FreeItem, Fulfillment, FulfillmentNode, LineAssignment, Money, Percent,
-        PluginError, PricedCart, PricedLine, Pricing, PricingResult, Product, Result, StockLevel,
-        Target, Validation, Violation,
+        DeliveryOption, FreeItem, Fulfillment, FulfillmentNode, LineAssignment, Money, Payment,
+        PaymentMethod, PaymentOperation, Percent, PluginError, PricedCart, PricedLine, Pricing,
+        PricingResult, Product, Result, StockLevel, Target, Validation, Violation,
     };
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Cart, CartLine, Context, DeliveryOption, FulfillmentNode, PricedCart};
+use crate::{Cart, CartLine, Context, DeliveryOption, FulfillmentNode, PaymentMethod, PricedCart};
 
 /// One shape serves every hook; each reads the fields it needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,4 +28,7 @@ pub struct RunInput {
     /// Catalog entries for skus a pricing plugin may add as free items (`plugin quote`).
     #[serde(default)]
     pub catalog: Vec<CartLine>,
+    /// The tenant's payment methods, in its order, for the payment hook.
+    #[serde(default)]
+    pub payment_methods: Vec<PaymentMethod>,
 }

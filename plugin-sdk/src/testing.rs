@@ -33,8 +33,8 @@ use serde::Serialize;
 use crate::log::Level;
 use crate::{
     Address, Attribute, Cart, CartLine, Context, Customer, DeliveryOption, Fulfillment,
-    FulfillmentNode, Money, PricedCart, Pricing, PricingResult, Product, Result, Validation,
-    Violation,
+    FulfillmentNode, Money, Payment, PaymentMethod, PaymentOperation, PricedCart, Pricing,
+    PricingResult, Product, Result, Validation, Violation,
 };
 
 /// 2026-01-01T06:30:00Z (noon in Asia/Kolkata): the default `now` of a test run.
@@ -118,6 +118,14 @@ impl Harness {
         defaults: &[DeliveryOption],
     ) -> Result<Vec<DeliveryOption>> {
         self.run(|| P::fulfill(&self.context, cart, nodes, defaults))
+    }
+
+    pub fn customize_payment<P: Payment>(
+        &self,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> Result<Vec<PaymentOperation>> {
+        self.run(|| P::customize(&self.context, cart, methods))
     }
 
     fn run<T>(&self, hook: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -271,6 +279,13 @@ impl CartBuilder {
         self
     }
 
+    /// The shipping address's ISO 3166-2 state code (e.g. `IN-MH`), which rules about regions
+    /// should match rather than the free-form [`state`](Self::state).
+    pub fn subdivision(mut self, code: &str) -> Self {
+        self.address().subdivision = Some(code.into());
+        self
+    }
+
     /// The shipping address, created (in India) by the first address setter.
     fn address(&mut self) -> &mut Address {
         self.cart.shipping_address.get_or_insert_with(|| Address {
@@ -286,6 +301,15 @@ impl CartBuilder {
     /// The cart at catalog prices, as validation and fulfillment receive it.
     pub fn priced(self) -> PricedCart {
         PricedCart::unadjusted(self.cart)
+    }
+}
+
+/// A payment method, for tests: `payment_method("cod", "Cash on delivery", "cash-on-delivery")`.
+pub fn payment_method(id: &str, name: &str, kind: &str) -> PaymentMethod {
+    PaymentMethod {
+        id: id.into(),
+        name: name.into(),
+        kind: kind.into(),
     }
 }
 

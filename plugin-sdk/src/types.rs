@@ -75,7 +75,13 @@ pub struct Address {
     pub line1: String,
     pub pincode: String,
     pub city: String,
+    /// Free-form state or province name, as the shopper wrote it.
     pub state: String,
+    /// ISO 3166-2 code of the state or province, e.g. `IN-MH`, when the app sent one. Rules
+    /// about regions should match this rather than the free-form name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subdivision: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `IN`.
     pub country: String,
 }
 
@@ -102,6 +108,14 @@ impl Cart {
         self.coupon_codes
             .iter()
             .any(|c| c.eq_ignore_ascii_case(code))
+    }
+
+    /// The cart's value at catalog prices: every line's unit price x quantity, added up.
+    pub fn subtotal(&self) -> Money {
+        (self.lines.iter()).fold(Money::zero(self.currency.clone()), |sum, line| {
+            sum.checked_add(&line.subtotal())
+                .unwrap_or_else(|_| Money::new(i64::MAX, self.currency.clone()))
+        })
     }
 
     /// Lines with their index, which is how adjustments, violations and assignments name them.
@@ -351,4 +365,71 @@ fn find_attribute<'a>(attributes: &'a [Attribute], key: &str) -> Option<&'a str>
         .iter()
         .find(|a| a.key == key)
         .map(|a| a.value.as_str())
+}
+
+/// One of the tenant's payment methods, as the payment hook sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    /// Stable identifier, e.g. `cod`.
+    pub id: String,
+    /// What the shopper is shown, e.g. `Cash on delivery`.
+    pub name: String,
+    /// e.g. `card`, `upi`, `netbanking`, `wallet`, `cash-on-delivery`.
+    pub kind: String,
+}
+
+/// One change a payment hook makes to the methods a shopper is offered. The host applies a
+/// hook's operations in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "op")]
+pub enum PaymentOperation {
+    /// Do not offer this method; an order naming it is refused.
+    Hide {
+        /// The method's id.
+        id: String,
+    },
+    /// Show this method under another name.
+    Rename {
+        /// The method's id.
+        id: String,
+        /// Its new name for this checkout.
+        name: String,
+    },
+    /// Move this method to `index` (0 = first); the others keep their order around it.
+    Move {
+        /// The method's id.
+        id: String,
+        /// Its new position.
+        index: u32,
+    },
+}
+
+impl PaymentOperation {
+    /// Hide the method `id`.
+    pub fn hide(id: impl Into<String>) -> Self {
+        Self::Hide { id: id.into() }
+    }
+
+    /// Rename the method `id`.
+    pub fn rename(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self::Rename {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Move the method `id` to position `index`.
+    pub fn move_to(id: impl Into<String>, index: u32) -> Self {
+        Self::Move {
+            id: id.into(),
+            index,
+        }
+    }
+
+    /// The id of the method this operation changes.
+    pub fn method_id(&self) -> &str {
+        match self {
+            Self::Hide { id } | Self::Rename { id, .. } | Self::Move { id, .. } => id,
+        }
+    }
 }

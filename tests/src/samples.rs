@@ -89,12 +89,17 @@ pub fn small_request() -> Value {
     })
 }
 
+/// The sample's payment methods (UPI, card, cash on delivery), in the order offered.
+pub fn sample_payment_methods() -> Value {
+    sample()["payment_methods"].clone()
+}
+
 /// Which hooks each example brand's component is deployed to.
 pub fn example_hooks(brand: &str) -> &'static [&'static str] {
     match brand {
         "jiomart" => &["pricing", "validation", "fulfillment"],
         "netmeds" => &["validation", "fulfillment"],
-        "tira" => &["pricing"],
+        "tira" => &["pricing", "payment"],
         other => panic!("no example brand {other}"),
     }
 }

@@ -8,7 +8,7 @@ use mandi_host::pipeline::{
     Deployed, FailurePolicy, HookDeployment, QuoteInput, SchedulerConfig, Source, TenantHooks,
     TenantScheduler, quote,
 };
-use mandi_host::runtime::{HookFailure, Limits, PluginConfig};
+use mandi_host::runtime::{Hook, HookFailure, Limits, PluginConfig};
 use mandi_sdk::Cart;
 
 use crate::{context, runtime};
@@ -17,8 +17,9 @@ fn pricing(plugin: &str, config: &str, limits: Limits) -> TenantHooks {
     let plugin = runtime()
         .load(&mandi_tests::plugin_bytes(plugin))
         .expect("loads");
-    TenantHooks {
-        pricing: Some(HookDeployment {
+    TenantHooks::default().with(
+        Hook::Pricing,
+        HookDeployment {
             source: Source {
                 deployment_id: "d".into(),
                 plugin: plugin.digest().to_string(),
@@ -30,9 +31,8 @@ fn pricing(plugin: &str, config: &str, limits: Limits) -> TenantHooks {
                 limits,
             }),
             breaker: Arc::default(),
-        }),
-        ..TenantHooks::default()
-    }
+        },
+    )
 }
 
 fn sample_cart() -> Cart {

@@ -18,7 +18,7 @@ fn sample() -> RunInput {
     serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("parses")
 }
 
-fn deployment(brand: &str, policy: FailurePolicy) -> Option<HookDeployment> {
+fn deployment(brand: &str, policy: FailurePolicy) -> HookDeployment {
     let plugin = runtime()
         .load(&mandi_tests::plugin_bytes(brand))
         .expect("loads");
@@ -28,7 +28,7 @@ fn deployment(brand: &str, policy: FailurePolicy) -> Option<HookDeployment> {
         .join("config.json");
     let config =
         PluginConfig::from_json(&std::fs::read_to_string(path).expect("config")).expect("object");
-    Some(HookDeployment {
+    HookDeployment {
         source: Source {
             deployment_id: format!("{brand}-1"),
             plugin: plugin.digest().to_string(),
@@ -40,7 +40,7 @@ fn deployment(brand: &str, policy: FailurePolicy) -> Option<HookDeployment> {
             limits: Limits::default(),
         }),
         breaker: Arc::default(),
-    })
+    }
 }
 
 /// The platform catalog's view of free items' skus.
@@ -56,6 +56,7 @@ fn quote_for(hooks: &TenantHooks) -> Result<Quote, mandi_host::pipeline::QuoteEr
     let ctx = input.context.clone().expect("context");
     let extra = QuoteInput {
         nodes: input.nodes.clone(),
+        payment_methods: input.payment_methods.clone(),
     };
     quote(&ctx, &input.cart, &extra, hooks, &catalog)
 }
@@ -70,11 +71,19 @@ const SUBTOTAL: i64 = 2_600_550;
 
 #[test]
 fn jiomart_tenant_gets_bulk_prices_and_one_shipment() {
-    let hooks = TenantHooks {
-        pricing: deployment("jiomart", FailurePolicy::FailClosed),
-        validation: deployment("jiomart", FailurePolicy::FailClosed),
-        fulfillment: deployment("jiomart", FailurePolicy::FailClosed),
-    };
+    let hooks = TenantHooks::default()
+        .with(
+            Hook::Pricing,
+            deployment("jiomart", FailurePolicy::FailClosed),
+        )
+        .with(
+            Hook::Validation,
+            deployment("jiomart", FailurePolicy::FailClosed),
+        )
+        .with(
+            Hook::Fulfillment,
+            deployment("jiomart", FailurePolicy::FailClosed),
+        );
     let quote = quote_for(&hooks).expect("quotes");
     // 5% of 7,788.00 + 10% of 10,625.00 + 6% of 4,668.00 = 389.40 + 1,062.50 + 280.08.
     assert_eq!(quote.priced.discount, Money::inr(38_940 + 106_250 + 28_008));
@@ -106,10 +115,8 @@ fn jiomart_tenant_gets_bulk_prices_and_one_shipment() {
 
 #[test]
 fn tira_tenant_gets_loyalty_capped_coupon_and_a_free_sample() {
-    let hooks = TenantHooks {
-        pricing: deployment("tira", FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let hooks =
+        TenantHooks::default().with(Hook::Pricing, deployment("tira", FailurePolicy::FailClosed));
     let quote = quote_for(&hooks).expect("quotes");
     // Gold 10% (2,600.55) + GLOW15 capped to 2,600.55 = the 20% cap; the sample is free.
     assert_eq!(quote.priced.discount, Money::inr(520_110));
@@ -147,21 +154,25 @@ fn tira_tenant_gets_loyalty_capped_coupon_and_a_free_sample() {
 #[test]
 fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
     // no-pharmacy is a plugin error of the fulfillment hook on this cart.
-    let closed = TenantHooks {
-        validation: deployment("netmeds", FailurePolicy::FailClosed),
-        fulfillment: deployment("netmeds", FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let closed = TenantHooks::default()
+        .with(
+            Hook::Validation,
+            deployment("netmeds", FailurePolicy::FailClosed),
+        )
+        .with(
+            Hook::Fulfillment,
+            deployment("netmeds", FailurePolicy::FailClosed),
+        );
     let Err(mandi_host::pipeline::QuoteError::HookFailed(err)) = quote_for(&closed) else {
         panic!("the fail-closed fulfillment hook must reject the quote");
     };
     assert_eq!(err.hook, Hook::Fulfillment);
     assert!(matches!(&err.failure, HookFailure::PluginError { code, .. } if code == "no-pharmacy"));
 
-    let open = TenantHooks {
-        fulfillment: deployment("netmeds", FailurePolicy::FailOpen),
-        ..closed
-    };
+    let open = closed.with(
+        Hook::Fulfillment,
+        deployment("netmeds", FailurePolicy::FailOpen),
+    );
     let quote = quote_for(&open).expect("fail-open quotes");
     assert!(quote.degraded);
     assert_eq!(quote.priced.total, Money::inr(SUBTOTAL));
@@ -177,7 +188,7 @@ fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
         "the platform's options instead"
     );
     let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
-    assert_eq!(outcomes, ["default", "ok", "skipped"]);
+    assert_eq!(outcomes, ["default", "ok", "skipped", "default"]);
 }
 
 /// The hostile component on pricing and validation, both with `config`.
@@ -185,26 +196,22 @@ fn counting_hooks(pricing: serde_json::Value, validation: serde_json::Value) -> 
     let plugin = runtime()
         .load(&mandi_tests::plugin_bytes("hostile"))
         .expect("loads");
-    let deploy = |config: serde_json::Value| {
-        Some(HookDeployment {
-            source: Source {
-                deployment_id: "count-1".into(),
-                plugin: plugin.digest().to_string(),
-            },
-            policy: FailurePolicy::FailOpen,
-            invoker: Arc::new(Deployed {
-                plugin: plugin.clone(),
-                config: Arc::new(PluginConfig::from_json(&config.to_string()).expect("object")),
-                limits: Limits::default(),
-            }),
-            breaker: Arc::default(),
-        })
+    let deploy = |config: serde_json::Value| HookDeployment {
+        source: Source {
+            deployment_id: "count-1".into(),
+            plugin: plugin.digest().to_string(),
+        },
+        policy: FailurePolicy::FailOpen,
+        invoker: Arc::new(Deployed {
+            plugin: plugin.clone(),
+            config: Arc::new(PluginConfig::from_json(&config.to_string()).expect("object")),
+            limits: Limits::default(),
+        }),
+        breaker: Arc::default(),
     };
-    TenantHooks {
-        pricing: deploy(pricing),
-        validation: deploy(validation),
-        fulfillment: None,
-    }
+    TenantHooks::default()
+        .with(Hook::Pricing, deploy(pricing))
+        .with(Hook::Validation, deploy(validation))
 }
 
 /// Which call of its instance each hook was: pricing's note, validation's violation.

@@ -45,7 +45,7 @@ pub struct CreatedKey {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
-    /// `pricing`, `validation` or `fulfillment` (else 422 `unknown-hook`).
+    /// `pricing`, `validation`, `fulfillment` or `payment` (else 422 `unknown-hook`).
     #[schema(value_type = HookName)]
     pub hook: String,
     /// Digest of an uploaded component, `sha256:...`.
@@ -212,7 +212,7 @@ pub async fn upload_plugin(
         .await?;
     let record = PluginRecord {
         digest: plugin.digest().to_string(),
-        contract: plugin.inspection().contract.clone(),
+        contract: plugin.inspection().contract.to_string(),
         hooks: plugin
             .inspection()
             .hooks

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody, TenantAuth};
-use crate::store::{Node, Product, Tenant};
+use crate::store::{Node, PaymentMethod, Product, Tenant};
 
 const MAX_IMPORT: usize = 5_000;
 /// The catalog holds no price a cart could not carry.
@@ -195,6 +195,74 @@ pub async fn put_node(
         .upsert_nodes(&tenant.id, std::slice::from_ref(&node))
         .await?;
     Ok(Json(node))
+}
+
+/// Most payment methods a tenant offers.
+const MAX_PAYMENT_METHODS: usize = 32;
+
+/// The tenant's payment methods, all of them, in the order shoppers are offered them.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethods {
+    /// Up to 32, each id once.
+    #[schema(max_items = 32)]
+    pub payment_methods: Vec<PaymentMethod>,
+}
+
+#[utoipa::path(get, path = "/v1/payment-methods", tag = "catalog", security(("api_key" = [])),
+    responses((status = 200, body = PaymentMethods)))]
+pub async fn get_payment_methods(
+    TenantAuth(tenant): TenantAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Json<PaymentMethods>> {
+    let payment_methods = state.store().payment_methods(&tenant.id).await?;
+    Ok(Json(PaymentMethods { payment_methods }))
+}
+
+#[utoipa::path(put, path = "/v1/payment-methods", tag = "catalog", security(("api_key" = [])),
+    request_body = PaymentMethods,
+    responses((status = 200, description = "The methods, replaced as a whole", body = PaymentMethods), (status = 422, body = ErrorBody)))]
+pub async fn put_payment_methods(
+    TenantAuth(tenant): TenantAuth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PaymentMethods>,
+) -> ApiResult<Json<PaymentMethods>> {
+    let methods = &body.payment_methods;
+    if methods.len() > MAX_PAYMENT_METHODS {
+        return Err(ApiError::unprocessable(
+            "too-many-items",
+            format!("a tenant offers at most {MAX_PAYMENT_METHODS} payment methods"),
+        ));
+    }
+    for (i, m) in methods.iter().enumerate() {
+        check_payment_method(m).map_err(|e| at_item(e, "payment_methods", i))?;
+        if methods[..i].iter().any(|other| other.id == m.id) {
+            return Err(at_item(
+                ApiError::unprocessable("duplicate-id", format!("`{}` is listed twice", m.id)),
+                "payment_methods",
+                i,
+            ));
+        }
+    }
+    state
+        .store()
+        .set_payment_methods(&tenant.id, methods)
+        .await?;
+    Ok(Json(body))
+}
+
+fn check_payment_method(m: &PaymentMethod) -> ApiResult<()> {
+    check_id("payment method id", &m.id)?;
+    for (what, text) in [("name", &m.name), ("kind", &m.kind)] {
+        if text.trim().is_empty() {
+            return Err(ApiError::unprocessable(
+                "invalid-payment-method",
+                format!("{}: the {what} is empty", m.id),
+            ));
+        }
+        check_text(what, text, 128)?;
+    }
+    Ok(())
 }
 
 fn at_item(mut err: ApiError, list: &str, index: usize) -> ApiError {

@@ -233,6 +233,13 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::UnknownDeliveryOption(_) => {
                 Self::unprocessable("unknown-delivery-option", message)
             }
+            CheckoutError::PaymentMethodRequired { offered } => {
+                Self::unprocessable("payment-method-required", message)
+                    .with_details(serde_json::json!({ "offered": offered }))
+            }
+            CheckoutError::PaymentMethodUnavailable { .. } => {
+                Self::unprocessable("payment-method-unavailable", message)
+            }
             CheckoutError::OutOfStock { .. } => {
                 Self::new(StatusCode::CONFLICT, "out-of-stock", message)
             }

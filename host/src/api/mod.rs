@@ -151,6 +151,10 @@ pub fn router(state: AppState) -> Router {
             get(catalog::list_nodes).post(catalog::import_nodes),
         )
         .route("/nodes/{id}", get(catalog::get_node).put(catalog::put_node))
+        .route(
+            "/payment-methods",
+            get(catalog::get_payment_methods).put(catalog::put_payment_methods),
+        )
         .route("/quotes", post(checkout::quote))
         .route(
             "/orders",
@@ -244,13 +248,14 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
 /// The OpenAPI document, generated from the handlers and types.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Mandi", description = "A multi-tenant commerce checkout whose pricing, validation and fulfillment rules are sandboxed WebAssembly plugins."),
+    info(title = "Mandi", description = "A multi-tenant commerce checkout whose pricing, validation, fulfillment and payment rules are sandboxed WebAssembly plugins."),
     paths(
         admin::create_tenant, admin::list_tenants, admin::create_api_key, admin::upload_plugin,
         admin::list_plugins, admin::deploy, admin::list_deployments, admin::rollback,
         catalog::whoami, catalog::list_products, catalog::import_products, catalog::get_product,
         catalog::put_product, catalog::list_nodes, catalog::import_nodes, catalog::get_node,
-        catalog::put_node, checkout::quote, checkout::place_order, checkout::list_orders,
+        catalog::put_node, catalog::get_payment_methods, catalog::put_payment_methods,
+        checkout::quote, checkout::place_order, checkout::list_orders,
         checkout::get_order, runs::list_deployments, runs::list_runs, runs::get_run,
         events::stream, ops::healthz, ops::readyz, ops::metrics,
     ),

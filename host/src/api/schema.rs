@@ -17,6 +17,7 @@ pub const ERROR_CODES: &[&str] = &[
     "currency-mismatch",
     "database-unavailable",
     "draining",
+    "duplicate-id",
     "duplicate-sku",
     "empty-body",
     "empty-cart",
@@ -36,11 +37,13 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid-last-event-id",
     "invalid-limits",
     "invalid-name",
+    "invalid-payment-method",
     "invalid-path",
     "invalid-price",
     "invalid-quantity",
     "invalid-query",
     "invalid-sku",
+    "invalid-subdivision",
     "invalid-tenant-id",
     "invalid-time-zone",
     "invalid-title",
@@ -53,6 +56,8 @@ pub const ERROR_CODES: &[&str] = &[
     "not-fulfillable",
     "order-blocked",
     "out-of-stock",
+    "payment-method-required",
+    "payment-method-unavailable",
     "plugin-failed",
     "plugin-rejected",
     "sku-mismatch",
@@ -80,19 +85,24 @@ pub fn error_code() -> Schema {
         .into()
 }
 
-/// A hook, as a request names it. (The schema-only types here describe request text that the
-/// handlers parse themselves, so a wrong value gets its business code, not a generic 400.)
-#[derive(Debug, utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes request text in the OpenAPI document only"
-)]
-#[schema(rename_all = "kebab-case")]
-pub enum HookName {
-    Pricing,
-    Validation,
-    Fulfillment,
+/// A hook, as a request names it: one of [`Hook::ALL`](crate::runtime::Hook::ALL). (The
+/// schema-only types here describe request text that the handlers parse themselves, so a wrong
+/// value gets its business code, not a generic 400.)
+#[derive(Debug)]
+pub struct HookName;
+
+impl utoipa::PartialSchema for HookName {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let hooks = crate::runtime::Hook::ALL.map(crate::runtime::Hook::as_str);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(hooks))
+            .into()
+    }
 }
+
+impl utoipa::ToSchema for HookName {}
 
 /// What to do when a deployment's hook fails.
 #[derive(Debug, utoipa::ToSchema)]

@@ -18,7 +18,6 @@ use super::{
     AppliedAdjustment, Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, QuoteError,
     QuoteInput, Source, TenantScheduler,
 };
-use crate::runtime::Hook;
 use crate::store::{self, NewOrder, OrderRecord, Placed, Reservation, Store, StoreError, Tenant};
 
 const MAX_TEXT: usize = 256;
@@ -69,10 +68,28 @@ pub struct RequestAddress {
     pub pincode: String,
     #[serde(default)]
     pub city: String,
+    /// The state or province as the shopper wrote it.
     #[serde(default)]
     pub state: String,
+    /// ISO 3166-2 code of the state or province, e.g. `IN-MH` (else 422
+    /// `invalid-subdivision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Z]{2}-[A-Z0-9]{1,3}$", example = "IN-MH")]
+    pub subdivision: Option<String>,
     #[serde(default)]
     pub country: String,
+}
+
+/// `IN-MH`: an ISO 3166-1 alpha-2 country, a hyphen, one to three letters or digits.
+fn is_subdivision_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    bytes.len() >= 4
+        && bytes.len() <= 6
+        && bytes[..2].iter().all(u8::is_ascii_uppercase)
+        && bytes[2] == b'-'
+        && bytes[3..]
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// An order request: a cart plus the delivery option to use.
@@ -84,6 +101,10 @@ pub struct OrderRequest {
     /// Code of one of the quote's delivery options; the first when omitted.
     #[serde(default)]
     pub delivery_option: Option<String>,
+    /// Id of one of the quote's payment methods; required when the tenant has any (else 422
+    /// `payment-method-required`, or `payment-method-unavailable` for one not offered).
+    #[serde(default)]
+    pub payment_method: Option<String>,
 }
 
 /// Why a checkout could not be answered.
@@ -110,6 +131,10 @@ pub enum CheckoutError {
     NotFulfillable,
     #[error("unknown delivery option `{0}`")]
     UnknownDeliveryOption(String),
+    #[error("the order must name one of the payment methods offered: {}", .offered.join(", "))]
+    PaymentMethodRequired { offered: Vec<String> },
+    #[error("{message}")]
+    PaymentMethodUnavailable { message: String },
     #[error("not enough stock of {sku} at {node_id}")]
     OutOfStock { node_id: String, sku: String },
     /// The pipeline produced totals that do not add up: a platform bug, never written.
@@ -147,6 +172,9 @@ pub struct QuoteView {
     pub violations: Vec<Violation>,
     #[schema(value_type = Vec<Object>)]
     pub delivery_options: Vec<DeliveryOption>,
+    /// The payment methods offered for this cart, in order, under the names to show; an order
+    /// names one by id.
+    pub payment_methods: Vec<store::PaymentMethod>,
     pub totals: Totals,
     /// Free items a plugin asked for whose sku the catalog does not have.
     pub unknown_free_items: Vec<String>,
@@ -222,7 +250,7 @@ impl Checkout {
         request_id: &str,
     ) -> Result<QuoteView, CheckoutError> {
         let result = measured(&tenant.id, "quote", self.run(tenant, request, request_id)).await;
-        result.map(|(view, _)| view)
+        result.map(|(view, ..)| view)
     }
 
     /// Places an order once per idempotency key: re-runs the pipeline, then writes the order,
@@ -261,7 +289,7 @@ impl Checkout {
         if let Some(order) = self.store.order_by_key(&tenant.id, idempotency_key).await? {
             return replay(order);
         }
-        let (quote, priced) = self.run(tenant, &request.cart, request_id).await?;
+        let (quote, priced, hidden) = self.run(tenant, &request.cart, request_id).await?;
         if !quote.violations.is_empty() {
             return Err(CheckoutError::Blocked(quote.violations));
         }
@@ -277,6 +305,8 @@ impl Checkout {
                 .ok_or(CheckoutError::NotFulfillable)?,
         }
         .clone();
+        let payment_method =
+            chosen_payment_method(&quote, request.payment_method.as_deref(), &hidden)?;
         let reservations = option
             .assignments
             .iter()
@@ -301,6 +331,7 @@ impl Checkout {
             "lines": quote.lines,
             "adjustments": quote.adjustments,
             "delivery": option,
+            "payment_method": payment_method,
             "totals": {
                 "subtotal": quote.totals.subtotal,
                 "discount": quote.totals.discount,
@@ -333,9 +364,17 @@ impl Checkout {
         tenant: &Tenant,
         request: &CheckoutRequest,
         request_id: &str,
-    ) -> Result<(QuoteView, PricedCart), CheckoutError> {
+    ) -> Result<(QuoteView, PricedCart, Vec<String>), CheckoutError> {
         check_request(request)?;
         let cart = self.cart(tenant, request).await?;
+        let payment_methods = (self.store.payment_methods(&tenant.id).await?)
+            .into_iter()
+            .map(|m| mandi_sdk::PaymentMethod {
+                id: m.id,
+                name: m.name,
+                kind: m.kind,
+            })
+            .collect();
         let nodes: Vec<FulfillmentNode> = self
             .store
             .nodes(&tenant.id)
@@ -351,7 +390,10 @@ impl Checkout {
             time_zone: tenant.time_zone.clone(),
             utc_offset_minutes: tenant.utc_offset_minutes,
         };
-        let input = QuoteInput { nodes };
+        let input = QuoteInput {
+            nodes,
+            payment_methods,
+        };
         let (store, tenant_id, handle) = (
             self.store.clone(),
             tenant.id.clone(),
@@ -414,6 +456,13 @@ impl Checkout {
             adjustments: quote.applied,
             violations: quote.violations,
             delivery_options: quote.delivery_options,
+            payment_methods: (quote.payment.offered.into_iter())
+                .map(|m| store::PaymentMethod {
+                    id: m.id,
+                    name: m.name,
+                    kind: m.kind,
+                })
+                .collect(),
             totals: Totals {
                 subtotal: quote.priced.subtotal.amount,
                 discount: quote.priced.discount.amount,
@@ -423,7 +472,7 @@ impl Checkout {
             degraded: quote.degraded,
             trace: quote.trace,
         };
-        Ok((view, quote.priced))
+        Ok((view, quote.priced, quote.payment.hidden))
     }
 
     /// Run history, metrics and breaker states for one pipeline run.
@@ -448,24 +497,18 @@ impl Checkout {
             });
         }
         let now = Instant::now();
-        for (hook, deployment) in [
-            (Hook::Pricing, &hooks.pricing),
-            (Hook::Validation, &hooks.validation),
-            (Hook::Fulfillment, &hooks.fulfillment),
-        ] {
-            if let Some(d) = deployment {
-                let state = match d.breaker.state(now) {
-                    super::BreakerState::Closed => 0,
-                    super::BreakerState::HalfOpen => 1,
-                    super::BreakerState::Open => 2,
-                };
-                crate::telemetry::circuit_state(
-                    &tenant.id,
-                    hook.as_str(),
-                    &d.source.deployment_id,
-                    state,
-                );
-            }
+        for (hook, d) in hooks.iter() {
+            let state = match d.breaker.state(now) {
+                super::BreakerState::Closed => 0,
+                super::BreakerState::HalfOpen => 1,
+                super::BreakerState::Open => 2,
+            };
+            crate::telemetry::circuit_state(
+                &tenant.id,
+                hook.as_str(),
+                &d.source.deployment_id,
+                state,
+            );
         }
     }
 
@@ -508,6 +551,7 @@ impl Checkout {
                 pincode: a.pincode,
                 city: a.city,
                 state: a.state,
+                subdivision: a.subdivision,
                 country: a.country,
             }),
             coupon_codes: request.coupon_codes.clone(),
@@ -542,6 +586,33 @@ fn verified_total(quote: &QuoteView, option: &DeliveryOption) -> Result<i64, Che
         Some(total) if total >= 0 && option.cost.amount >= 0 => Ok(total),
         _ => wrong(format!("delivery cost {}", option.cost.amount)),
     }
+}
+
+/// The payment method an order pays with: one the quote offers, named by the request. A
+/// tenant without payment methods takes orders that name none.
+fn chosen_payment_method(
+    quote: &QuoteView,
+    requested: Option<&str>,
+    hidden: &[String],
+) -> Result<Option<store::PaymentMethod>, CheckoutError> {
+    let offered = &quote.payment_methods;
+    let Some(id) = requested else {
+        return match offered.is_empty() && hidden.is_empty() {
+            true => Ok(None),
+            false => Err(CheckoutError::PaymentMethodRequired {
+                offered: offered.iter().map(|m| m.id.clone()).collect(),
+            }),
+        };
+    };
+    if let Some(method) = offered.iter().find(|m| m.id == id) {
+        return Ok(Some(method.clone()));
+    }
+    let message = if hidden.iter().any(|h| h == id) {
+        format!("payment method `{id}` is not offered for this cart (a payment rule hides it)")
+    } else {
+        format!("`{id}` is not one of this tenant's payment methods")
+    };
+    Err(CheckoutError::PaymentMethodUnavailable { message })
 }
 
 /// Runs one checkout operation and records its latency and result in the metrics.
@@ -609,6 +680,14 @@ fn check_request(request: &CheckoutRequest) -> Result<(), CheckoutError> {
                 ),
             ));
         }
+    }
+    if let Some(code) = (request.shipping_address.as_ref()).and_then(|a| a.subdivision.as_deref())
+        && !is_subdivision_code(code)
+    {
+        return Err(invalid(
+            "invalid-subdivision",
+            format!("`{code}` is not an ISO 3166-2 subdivision code such as IN-MH"),
+        ));
     }
     let customer = request.customer.clone().unwrap_or_default();
     let texts = request

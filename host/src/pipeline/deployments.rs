@@ -162,11 +162,7 @@ impl Deployments {
             };
             let hook: Hook = record.hook.parse().map_err(corrupt)?;
             let deployment = self.hook_deployment(tenant, &record).await?;
-            match hook {
-                Hook::Pricing => hooks.pricing = Some(deployment),
-                Hook::Validation => hooks.validation = Some(deployment),
-                Hook::Fulfillment => hooks.fulfillment = Some(deployment),
-            }
+            hooks.set(hook, deployment);
         }
         Ok(hooks)
     }

@@ -13,6 +13,7 @@ mod checkout;
 mod defaults;
 mod deployments;
 mod history;
+mod payment;
 mod scheduler;
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use std::collections::HashMap;
 
 use mandi_sdk::{
     Adjustment, AdjustmentKind, Cart, CartLine, Context, DeliveryOption, FulfillmentNode, Money,
-    PricedCart, PricingResult, Violation,
+    PaymentMethod, PaymentOperation, PricedCart, PricingResult, Violation,
 };
 use serde::Serialize;
 
@@ -35,6 +36,7 @@ pub use checkout::{
 pub use defaults::default_delivery_options;
 pub use deployments::{ArtifactKey, DeploymentError, Deployments, parse_policy};
 pub use history::{RecordRuns, RunWriter};
+pub use payment::PaymentChoice;
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
 
 use crate::runtime::{
@@ -75,6 +77,13 @@ pub trait PluginInvoker: Send + Sync {
         nodes: &[FulfillmentNode],
         defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>>;
+    fn customize_payment(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> HookRun<Vec<PaymentOperation>>;
 
     /// Memory the invoker holds while loaded (compiled code), for bounding the caches of it.
     fn code_bytes(&self) -> usize {
@@ -130,6 +139,17 @@ impl PluginInvoker for Deployed {
             .fulfill(self.call(checkout), ctx, cart, nodes, defaults)
     }
 
+    fn customize_payment(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> HookRun<Vec<PaymentOperation>> {
+        self.plugin
+            .customize_payment(self.call(checkout), ctx, cart, methods)
+    }
+
     fn code_bytes(&self) -> usize {
         self.plugin.code_bytes()
     }
@@ -162,22 +182,39 @@ impl std::fmt::Debug for HookDeployment {
     }
 }
 
-/// A tenant's deployed hooks; `None` means the platform default for that hook.
+/// A tenant's deployed hooks, one slot per [`Hook`]; an empty slot means the platform default.
 #[derive(Debug, Clone, Default)]
 pub struct TenantHooks {
-    pub pricing: Option<HookDeployment>,
-    pub validation: Option<HookDeployment>,
-    pub fulfillment: Option<HookDeployment>,
+    deployed: [Option<HookDeployment>; Hook::ALL.len()],
 }
 
 impl TenantHooks {
+    /// These hooks with `deployment` on `hook` (replacing any there).
+    pub fn with(mut self, hook: Hook, deployment: HookDeployment) -> Self {
+        self.set(hook, deployment);
+        self
+    }
+
+    pub fn set(&mut self, hook: Hook, deployment: HookDeployment) {
+        self.deployed[hook.index()] = Some(deployment);
+    }
+
+    /// The deployment on `hook`, if any.
+    pub fn get(&self, hook: Hook) -> Option<&HookDeployment> {
+        self.deployed[hook.index()].as_ref()
+    }
+
+    /// The deployed hooks, in pipeline order.
+    pub fn iter(&self) -> impl Iterator<Item = (Hook, &HookDeployment)> {
+        Hook::ALL
+            .into_iter()
+            .filter_map(|hook| Some((hook, self.get(hook)?)))
+    }
+
     /// Compiled code these hooks hold in memory (a component on several hooks counts once),
     /// plus a little for the hooks themselves.
     pub fn code_bytes(&self) -> usize {
-        let mut hooks: Vec<&HookDeployment> = [&self.pricing, &self.validation, &self.fulfillment]
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut hooks: Vec<&HookDeployment> = self.iter().map(|(_, d)| d).collect();
         hooks.sort_by(|a, b| a.source.plugin.cmp(&b.source.plugin));
         hooks.dedup_by(|a, b| a.source.plugin == b.source.plugin);
         1024 + hooks
@@ -191,6 +228,8 @@ impl TenantHooks {
 #[derive(Debug, Clone, Default)]
 pub struct QuoteInput {
     pub nodes: Vec<FulfillmentNode>,
+    /// The tenant's payment methods, in its order.
+    pub payment_methods: Vec<PaymentMethod>,
 }
 
 /// The catalog as the pipeline sees it: the lines (at catalog price) of the skus a pricing
@@ -276,6 +315,7 @@ pub struct Quote {
     pub unknown_free_items: Vec<String>,
     pub violations: Vec<Violation>,
     pub delivery_options: Vec<DeliveryOption>,
+    pub payment: PaymentChoice,
     pub trace: Vec<HookTrace>,
     /// True when a fail-open hook failed and was skipped.
     pub degraded: bool,
@@ -328,7 +368,7 @@ pub fn quote(
     // output is that hook's `invalid-output` under its failure policy and breaker.
     let pricing = run.hook(
         Hook::Pricing,
-        hooks.pricing.as_ref(),
+        hooks.get(Hook::Pricing),
         || json_digest(&cart),
         |inv| {
             inv.price(&checkout, ctx, cart)
@@ -353,7 +393,7 @@ pub fn quote(
     let violations = run
         .hook(
             Hook::Validation,
-            hooks.validation.as_ref(),
+            hooks.get(Hook::Validation),
             || json_digest(&priced),
             |inv| inv.validate(&checkout, ctx, &priced),
         )?
@@ -366,7 +406,7 @@ pub fn quote(
     let delivery_options = run
         .hook(
             Hook::Fulfillment,
-            hooks.fulfillment.as_ref(),
+            hooks.get(Hook::Fulfillment),
             || json_digest(&(&priced, &nodes, &defaults)),
             |inv| {
                 inv.fulfill(&checkout, ctx, &priced, &nodes, &defaults)
@@ -376,12 +416,25 @@ pub fn quote(
         .map(|(options, _)| options)
         .unwrap_or(defaults);
 
+    // A tenant with no payment methods has nothing for a payment hook to decide.
+    let methods = &input.payment_methods;
+    let payment = run
+        .hook(
+            Hook::Payment,
+            hooks.get(Hook::Payment).filter(|_| !methods.is_empty()),
+            || json_digest(&(&priced, methods)),
+            |inv| inv.customize_payment(&checkout, ctx, &priced, methods),
+        )?
+        .map(|(operations, _)| PaymentChoice::apply(methods, &operations))
+        .unwrap_or_else(|| PaymentChoice::all(methods));
+
     Ok(Quote {
         priced,
         applied,
         unknown_free_items,
         violations,
         delivery_options,
+        payment,
         degraded: run.degraded,
         trace: run.trace,
     })

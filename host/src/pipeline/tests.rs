@@ -14,6 +14,7 @@ struct Fake {
     pricing: Option<Result<PricingResult, HookFailure>>,
     validation: Option<Result<Vec<Violation>, HookFailure>>,
     fulfillment: Option<Result<Vec<DeliveryOption>, HookFailure>>,
+    payment: Option<Result<Vec<PaymentOperation>, HookFailure>>,
     validated_total: Mutex<Option<i64>>,
     /// The nodes fulfillment was given.
     fulfilled_nodes: Mutex<Vec<FulfillmentNode>>,
@@ -68,15 +69,25 @@ impl PluginInvoker for Fake {
         }
         run(self.fulfillment.clone())
     }
+
+    fn customize_payment(
+        &self,
+        _: &CheckoutSandbox,
+        _: &Context,
+        _: &PricedCart,
+        _: &[PaymentMethod],
+    ) -> HookRun<Vec<PaymentOperation>> {
+        run(self.payment.clone())
+    }
 }
 
-fn deploy(fake: &Arc<Fake>, policy: FailurePolicy) -> Option<HookDeployment> {
-    Some(HookDeployment {
+fn deploy(fake: &Arc<Fake>, policy: FailurePolicy) -> HookDeployment {
+    HookDeployment {
         source: source(),
         policy,
         invoker: fake.clone(),
         breaker: Arc::default(),
-    })
+    }
 }
 
 fn source() -> Source {
@@ -111,6 +122,7 @@ fn input() -> QuoteInput {
             "400002",
             &[("A", 10), ("SAMPLE", 5)],
         )],
+        payment_methods: Vec::new(),
     }
 }
 
@@ -192,18 +204,16 @@ fn adjustments_are_applied_attributed_and_seen_by_validation() {
         validation: Some(Ok(vec![])),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        pricing: deploy(&fake, FailurePolicy::FailClosed),
-        validation: deploy(&fake, FailurePolicy::FailClosed),
-        fulfillment: None,
-    };
+    let hooks = TenantHooks::default()
+        .with(Hook::Pricing, deploy(&fake, FailurePolicy::FailClosed))
+        .with(Hook::Validation, deploy(&fake, FailurePolicy::FailClosed));
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
     assert_eq!(quote.priced.total, Money::inr(1_800));
     assert_eq!(quote.applied[0].amount, 200);
     assert_eq!(quote.applied[0].source, source());
     assert_eq!(*fake.validated_total.lock().expect("lock"), Some(1_800));
     let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
-    assert_eq!(outcomes, ["ok", "ok", "default"]);
+    assert_eq!(outcomes, ["ok", "ok", "default", "default"]);
 }
 
 #[test]
@@ -221,10 +231,8 @@ fn free_items_are_added_at_zero_and_unknown_skus_reported() {
         pricing: Some(Ok(result)),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        pricing: deploy(&fake, FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let hooks =
+        TenantHooks::default().with(Hook::Pricing, deploy(&fake, FailurePolicy::FailClosed));
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &sample_catalog).expect("quotes");
     let free = &quote.priced.lines[1];
     assert_eq!(quote.priced.cart.lines[1].sku, "SAMPLE");
@@ -244,10 +252,7 @@ fn fail_open_skips_the_hook_and_marks_the_quote_degraded() {
         pricing: Some(Err(plugin_error())),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        pricing: deploy(&fake, FailurePolicy::FailOpen),
-        ..TenantHooks::default()
-    };
+    let hooks = TenantHooks::default().with(Hook::Pricing, deploy(&fake, FailurePolicy::FailOpen));
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
     assert!(quote.degraded);
     assert_eq!(quote.priced.total, Money::inr(2_000), "priced at catalog");
@@ -262,11 +267,9 @@ fn fail_closed_rejects_the_checkout_with_the_failure() {
         validation: Some(Err(HookFailure::Timeout { deadline_ms: 50 })),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        pricing: deploy(&fake, FailurePolicy::FailClosed),
-        validation: deploy(&fake, FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let hooks = TenantHooks::default()
+        .with(Hook::Pricing, deploy(&fake, FailurePolicy::FailClosed))
+        .with(Hook::Validation, deploy(&fake, FailurePolicy::FailClosed));
     let err = rejected(quote(&ctx(), &cart(), &input(), &hooks, &no_catalog));
     assert_eq!(err.hook, Hook::Validation);
     assert_eq!(err.failure, HookFailure::Timeout { deadline_ms: 50 });
@@ -289,11 +292,9 @@ fn violations_and_plugin_delivery_options_are_returned() {
         fulfillment: Some(Ok(options.clone())),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        validation: deploy(&fake, FailurePolicy::FailClosed),
-        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let hooks = TenantHooks::default()
+        .with(Hook::Validation, deploy(&fake, FailurePolicy::FailClosed))
+        .with(Hook::Fulfillment, deploy(&fake, FailurePolicy::FailClosed));
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
     assert_eq!(quote.violations, [Violation::line(0, "QTY", "too many")]);
     assert_eq!(quote.delivery_options, options);
@@ -307,15 +308,12 @@ fn a_repeatedly_faulting_deployment_is_not_called_until_its_breaker_cools_down()
         })),
         ..Fake::default()
     });
-    let mut pricing = deploy(&fake, FailurePolicy::FailOpen).expect("deployed");
+    let mut pricing = deploy(&fake, FailurePolicy::FailOpen);
     pricing.breaker = Arc::new(CircuitBreaker::new(BreakerConfig {
         failure_threshold: 2,
         cool_down: Duration::from_secs(60),
     }));
-    let hooks = TenantHooks {
-        pricing: Some(pricing),
-        ..TenantHooks::default()
-    };
+    let hooks = TenantHooks::default().with(Hook::Pricing, pricing);
     let error_kinds: Vec<&str> = (0..3)
         .map(|_| {
             let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
@@ -335,16 +333,13 @@ fn business_failures_do_not_trip_the_breaker() {
         pricing: Some(Err(plugin_error())),
         ..Fake::default()
     });
-    let mut pricing = deploy(&fake, FailurePolicy::FailOpen).expect("deployed");
+    let mut pricing = deploy(&fake, FailurePolicy::FailOpen);
     pricing.breaker = Arc::new(CircuitBreaker::new(BreakerConfig {
         failure_threshold: 1,
         cool_down: Duration::from_secs(60),
     }));
     let breaker = pricing.breaker.clone();
-    let hooks = TenantHooks {
-        pricing: Some(pricing),
-        ..TenantHooks::default()
-    };
+    let hooks = TenantHooks::default().with(Hook::Pricing, pricing);
     for _ in 0..3 {
         quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
     }
@@ -365,11 +360,9 @@ fn fulfillment_sees_each_nodes_stock_of_the_carts_skus_only() {
         fulfillment: Some(Ok(vec![standard(2)])),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        pricing: deploy(&fake, FailurePolicy::FailClosed),
-        validation: None,
-        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
-    };
+    let hooks = TenantHooks::default()
+        .with(Hook::Pricing, deploy(&fake, FailurePolicy::FailClosed))
+        .with(Hook::Fulfillment, deploy(&fake, FailurePolicy::FailClosed));
     let mut input = input();
     input.nodes = vec![
         node(
@@ -408,10 +401,7 @@ fn pricing_only(result: PricingResult, policy: FailurePolicy) -> TenantHooks {
         pricing: Some(Ok(result)),
         ..Fake::default()
     });
-    TenantHooks {
-        pricing: deploy(&fake, policy),
-        ..TenantHooks::default()
-    }
+    TenantHooks::default().with(Hook::Pricing, deploy(&fake, policy))
 }
 
 fn invalid_output(failed: &HookFailed) -> &str {
@@ -508,11 +498,9 @@ fn free_items_are_delivered_by_the_platform_and_in_the_options_fulfillment_is_of
         fulfillment_returns_defaults: true,
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        pricing: deploy(&fake, FailurePolicy::FailClosed),
-        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let hooks = TenantHooks::default()
+        .with(Hook::Pricing, deploy(&fake, FailurePolicy::FailClosed))
+        .with(Hook::Fulfillment, deploy(&fake, FailurePolicy::FailClosed));
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &sample_catalog).expect("quotes");
     assert_eq!(quote.delivery_options, [standard(2)]);
 }
@@ -526,10 +514,8 @@ fn a_delivery_cost_that_overflows_the_total_is_invalid_output() {
         }])),
         ..Fake::default()
     });
-    let hooks = TenantHooks {
-        fulfillment: deploy(&fake, FailurePolicy::FailClosed),
-        ..TenantHooks::default()
-    };
+    let hooks =
+        TenantHooks::default().with(Hook::Fulfillment, deploy(&fake, FailurePolicy::FailClosed));
     let failed = rejected(quote(&ctx(), &cart(), &input(), &hooks, &no_catalog));
     assert_eq!(failed.hook, Hook::Fulfillment);
     assert!(invalid_output(&failed).contains("overflows the order total"));
@@ -549,4 +535,82 @@ fn a_cart_outside_the_limits_is_refused_before_any_hook_runs() {
     )
     .unwrap_err();
     assert!(matches!(err, QuoteError::Cart(_)), "{err:?}");
+}
+
+fn with_payment_methods() -> QuoteInput {
+    QuoteInput {
+        payment_methods: ["upi", "cod"]
+            .into_iter()
+            .map(|id| PaymentMethod {
+                id: id.into(),
+                name: id.to_uppercase(),
+                kind: id.into(),
+            })
+            .collect(),
+        ..input()
+    }
+}
+
+#[test]
+fn the_payment_hook_decides_the_methods_offered() {
+    let fake = Arc::new(Fake {
+        payment: Some(Ok(vec![PaymentOperation::hide("cod")])),
+        ..Fake::default()
+    });
+    let hooks =
+        TenantHooks::default().with(Hook::Payment, deploy(&fake, FailurePolicy::FailClosed));
+    let quote = quote(
+        &ctx(),
+        &cart(),
+        &with_payment_methods(),
+        &hooks,
+        &no_catalog,
+    )
+    .expect("quotes");
+    let offered: Vec<&str> = quote
+        .payment
+        .offered
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect();
+    assert_eq!(offered, ["upi"]);
+    assert_eq!(quote.payment.hidden, ["cod"]);
+    let payment = quote.trace.last().expect("a payment trace");
+    assert_eq!((payment.hook, payment.outcome), (Hook::Payment, "ok"));
+}
+
+#[test]
+fn without_payment_methods_the_payment_hook_is_not_called() {
+    // A fake without a payment answer panics if called.
+    let fake = Arc::new(Fake::default());
+    let hooks =
+        TenantHooks::default().with(Hook::Payment, deploy(&fake, FailurePolicy::FailClosed));
+    let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
+    assert!(quote.payment.offered.is_empty());
+    let payment = quote.trace.last().expect("a payment trace");
+    assert_eq!((payment.hook, payment.outcome), (Hook::Payment, "default"));
+}
+
+#[test]
+fn a_failing_fail_open_payment_hook_offers_every_method() {
+    let fake = Arc::new(Fake {
+        payment: Some(Err(HookFailure::Trap {
+            message: "boom".into(),
+        })),
+        ..Fake::default()
+    });
+    let hooks = TenantHooks::default().with(Hook::Payment, deploy(&fake, FailurePolicy::FailOpen));
+    let quote = quote(
+        &ctx(),
+        &cart(),
+        &with_payment_methods(),
+        &hooks,
+        &no_catalog,
+    )
+    .expect("quotes");
+    assert!(quote.degraded);
+    assert_eq!(
+        quote.payment,
+        PaymentChoice::all(&with_payment_methods().payment_methods)
+    );
 }

@@ -109,6 +109,41 @@ pub(crate) fn check_delivery_options(
     Ok(())
 }
 
+/// Every operation names a method the hook was offered; a name is shown to shoppers, so it is
+/// text of sane length; a position is within the list.
+pub(crate) fn check_payment_operations(
+    operations: &[m::PaymentOperation],
+    methods: &[m::PaymentMethod],
+) -> Check {
+    // More operations than three per method can only be a loop gone wrong.
+    let most = methods.len() * 3;
+    if operations.len() > most {
+        return Err(format!(
+            "{} payment operations for {} methods (at most {most})",
+            operations.len(),
+            methods.len()
+        ));
+    }
+    for (i, op) in operations.iter().enumerate() {
+        let id = op.method_id();
+        let at = format!("payment operation {i} ({id})");
+        if !methods.iter().any(|m| m.id == id) {
+            return Err(format!("{at}: no payment method has the id `{id}`"));
+        }
+        match op {
+            m::PaymentOperation::Rename { name, .. } => check_text(&at, "name", name, true)?,
+            m::PaymentOperation::Move { index, .. } if *index as usize >= methods.len() => {
+                return Err(format!(
+                    "{at}: position {index} is past the last of {} methods",
+                    methods.len()
+                ));
+            }
+            m::PaymentOperation::Hide { .. } | m::PaymentOperation::Move { .. } => {}
+        }
+    }
+    Ok(())
+}
+
 /// Every amount handed to a plugin must be in the cart's currency.
 pub(crate) fn check_input_currency(
     cart: &Cart,
@@ -260,7 +295,8 @@ record_wire_size! {
     m::Product { title, category, brand, tags, attributes }
     m::CartLine { sku, quantity, unit_price, product }
     m::Customer { id, segment, tags }
-    m::Address { line1, pincode, city, state, country }
+    m::Address { line1, pincode, city, state, subdivision, country }
+    m::PaymentMethod { id, name, kind }
     Cart { currency, lines, customer, shipping_address, coupon_codes, attributes }
     m::Context { tenant_id, request_id, now_unix_ms, time_zone, utc_offset_minutes }
     m::Adjustment { target, kind, code, message }
@@ -273,6 +309,16 @@ record_wire_size! {
     m::LineAssignment { line, node_id }
     DeliveryOption { code, method, assignments, cost, eta_minutes, label }
     Violation { code, message, line }
+}
+
+impl WireSize for m::PaymentOperation {
+    fn wire_size(&self) -> usize {
+        match self {
+            m::PaymentOperation::Hide { id } => id.wire_size(),
+            m::PaymentOperation::Rename { id, name } => id.wire_size() + name.wire_size(),
+            m::PaymentOperation::Move { id, .. } => id.wire_size() + SCALAR,
+        }
+    }
 }
 
 impl WireSize for AdjustmentKind {

@@ -10,8 +10,54 @@ use wasmtime::component::Component;
 /// The contract package every hook interface belongs to.
 const CONTRACT_PACKAGE: &str = "mandi:commerce";
 
-/// Contract versions this host can load. A breaking change adds a version and keeps the old one.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+/// Contract versions this host can load, oldest first. A new version adds to the list and
+/// keeps the old ones: components built against any of them run side by side.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0", "0.2.0"];
+
+/// A contract version this host can load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Contract {
+    V0_1,
+    V0_2,
+}
+
+impl Contract {
+    /// The newest version, the one the SDK builds against.
+    pub const CURRENT: Contract = Contract::V0_2;
+
+    /// The version number, e.g. `0.2.0`.
+    pub fn version(self) -> &'static str {
+        match self {
+            Contract::V0_1 => "0.1.0",
+            Contract::V0_2 => "0.2.0",
+        }
+    }
+
+    fn parse(version: &str) -> Option<Self> {
+        [Contract::V0_1, Contract::V0_2]
+            .into_iter()
+            .find(|c| c.version() == version)
+    }
+}
+
+impl fmt::Display for Contract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{CONTRACT_PACKAGE}@{}", self.version())
+    }
+}
+
+impl Serialize for Contract {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl PartialEq<&str> for Contract {
+    fn eq(&self, other: &&str) -> bool {
+        (other.strip_prefix(CONTRACT_PACKAGE)).and_then(|rest| rest.strip_prefix('@'))
+            == Some(self.version())
+    }
+}
 
 /// One of the checkout pipeline's extension points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -20,17 +66,45 @@ pub enum Hook {
     Pricing,
     Validation,
     Fulfillment,
+    Payment,
 }
 
 impl Hook {
-    pub const ALL: [Hook; 3] = [Hook::Pricing, Hook::Validation, Hook::Fulfillment];
+    /// Every hook, in the order a checkout runs them.
+    pub const ALL: [Hook; 4] = [
+        Hook::Pricing,
+        Hook::Validation,
+        Hook::Fulfillment,
+        Hook::Payment,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Hook::Pricing => "pricing",
             Hook::Validation => "validation",
             Hook::Fulfillment => "fulfillment",
+            Hook::Payment => "payment",
         }
+    }
+
+    /// Every hook's name, for messages: `pricing, validation, fulfillment or payment`.
+    pub fn names() -> String {
+        let names = Hook::ALL.map(Hook::as_str);
+        let (last, rest) = names.split_last().expect("there are hooks");
+        format!("{} or {last}", rest.join(", "))
+    }
+
+    /// The contract version that introduced the hook.
+    pub fn since(self) -> Contract {
+        match self {
+            Hook::Pricing | Hook::Validation | Hook::Fulfillment => Contract::V0_1,
+            Hook::Payment => Contract::V0_2,
+        }
+    }
+
+    /// Position in [`ALL`](Self::ALL), for tables indexed by hook.
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -47,9 +121,7 @@ impl std::str::FromStr for Hook {
         Hook::ALL
             .into_iter()
             .find(|h| h.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown hook `{s}`: expected pricing, validation or fulfillment")
-            })
+            .ok_or_else(|| format!("unknown hook `{s}`: expected {}", Hook::names()))
     }
 }
 
@@ -80,7 +152,8 @@ pub enum LoadError {
     #[error("invalid component: {0}")]
     Invalid(String),
     #[error(
-        "exports no Mandi hook (expected one of {CONTRACT_PACKAGE}/pricing, validation, fulfillment)"
+        "exports no Mandi hook (expected {CONTRACT_PACKAGE}/{})",
+        Hook::names()
     )]
     NoHooks,
     #[error(
@@ -102,7 +175,7 @@ pub enum LoadError {
 /// The component's contract version and hooks, as `mandi plugin inspect` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inspection {
-    pub contract: String,
+    pub contract: Contract,
     pub hooks: Vec<Hook>,
 }
 
@@ -153,19 +226,21 @@ pub(crate) fn inspect(engine: &Engine, component: &Component) -> Result<Inspecti
             versions.push(version.to_owned());
         }
     }
-    let contract = match versions.as_slice() {
+    let version = match versions.as_slice() {
         [] => return Err(LoadError::NoHooks),
         [one] => one.clone(),
         many => return Err(LoadError::MixedContracts(many.join(", "))),
     };
-    if !SUPPORTED_CONTRACTS.contains(&contract.as_str()) {
-        return Err(LoadError::UnsupportedContract { found: contract });
+    let contract =
+        Contract::parse(&version).ok_or(LoadError::UnsupportedContract { found: version })?;
+    // A hook newer than the component's contract is not part of it (say, `payment@0.1.0`):
+    // an export like any other the host does not call.
+    hooks.retain(|hook| hook.since() <= contract);
+    if hooks.is_empty() {
+        return Err(LoadError::NoHooks);
     }
     hooks.sort();
-    Ok(Inspection {
-        contract: format!("{CONTRACT_PACKAGE}@{contract}"),
-        hooks,
-    })
+    Ok(Inspection { contract, hooks })
 }
 
 /// `mandi:commerce/pricing@0.1.0` -> `("pricing", "0.1.0")`; other packages -> `None`.

@@ -26,19 +26,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mandi_sdk::{
-    Cart, Context, DeliveryOption, FulfillmentNode, PricedCart, PricingResult, Violation,
+    Cart, Context, DeliveryOption, FulfillmentNode, PaymentMethod, PaymentOperation, PricedCart,
+    PricingResult, Violation,
 };
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 pub use engine::RuntimeConfig;
-pub use inspect::{Hook, Inspection, LoadError, SUPPORTED_CONTRACTS};
+pub use inspect::{Contract, Hook, Inspection, LoadError, SUPPORTED_CONTRACTS};
 pub use limits::{Limits, LimitsError};
 pub use outcome::{HookFailure, HookRun, LogLevel, LogRecord, Outcome, RunStats};
 pub use state::{ConfigError, PluginConfig};
 
-use bindings::{fulfillment, pricing, validation};
+use bindings::GuestHooks;
 use guard::WireSize;
 use state::CallState;
 
@@ -113,7 +114,7 @@ impl Runtime {
         // WASI is linked so components built with std instantiate, but the context grants
         // nothing: no files, environment, arguments, sockets or real clock (see state.rs).
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        bindings::wit_host::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)?;
+        GuestHooks::add_hosts_to_linker(&mut linker)?;
         Ok(Self {
             artifacts: cache::ArtifactCache::new(&engine, config.cache_dir.clone()),
             engine,
@@ -314,9 +315,7 @@ struct PluginInner {
     inspection: Inspection,
     info: LinkInfo,
     pre: InstancePre<CallState>,
-    pricing: Option<pricing::GuestIndices>,
-    validation: Option<validation::GuestIndices>,
-    fulfillment: Option<fulfillment::GuestIndices>,
+    hooks: GuestHooks,
 }
 
 /// Where a plugin's compiled code came from.
@@ -451,31 +450,14 @@ impl Plugin {
         pre: InstancePre<CallState>,
         info: LinkInfo,
     ) -> Result<Self, LoadError> {
-        let has = |hook| inspection.hooks.contains(&hook);
-        let signature = |hook| {
-            move |e: wasmtime::Error| LoadError::HookSignature {
-                hook,
-                message: format!("{e:#}"),
-            }
-        };
-        let pricing = has(Hook::Pricing)
-            .then(|| pricing::GuestIndices::new(&pre).map_err(signature(Hook::Pricing)))
-            .transpose()?;
-        let validation = has(Hook::Validation)
-            .then(|| validation::GuestIndices::new(&pre).map_err(signature(Hook::Validation)))
-            .transpose()?;
-        let fulfillment = has(Hook::Fulfillment)
-            .then(|| fulfillment::GuestIndices::new(&pre).map_err(signature(Hook::Fulfillment)))
-            .transpose()?;
+        let hooks = GuestHooks::new(inspection.contract, &pre, &inspection.hooks)?;
         let plugin = Self {
             inner: Arc::new(PluginInner {
                 digest,
                 inspection,
                 info,
                 pre,
-                pricing,
-                validation,
-                fulfillment,
+                hooks,
             }),
         };
         plugin.check_signatures()?;
@@ -494,25 +476,7 @@ impl Plugin {
             .pre
             .instantiate(&mut store)
             .map_err(|e| LoadError::Instantiation(format!("{e:#}")))?;
-        let signature = |hook| {
-            move |e: wasmtime::Error| LoadError::HookSignature {
-                hook,
-                message: format!("{e:#}"),
-            }
-        };
-        if let Some(ix) = &inner.pricing {
-            ix.load(&mut store, &instance)
-                .map_err(signature(Hook::Pricing))?;
-        }
-        if let Some(ix) = &inner.validation {
-            ix.load(&mut store, &instance)
-                .map_err(signature(Hook::Validation))?;
-        }
-        if let Some(ix) = &inner.fulfillment {
-            ix.load(&mut store, &instance)
-                .map_err(signature(Hook::Fulfillment))?;
-        }
-        Ok(())
+        inner.hooks.check(&mut store, &instance)
     }
 
     pub fn digest(&self) -> &PluginDigest {
@@ -552,7 +516,6 @@ impl Plugin {
         ctx: &Context,
         cart: &Cart,
     ) -> HookRun<PricingResult> {
-        let ix = self.hook_indices(&self.inner.pricing, Hook::Pricing);
         let input = InputCheck {
             size: ctx.wire_size() + cart.wire_size(),
             currencies: guard::check_input_currency(cart, None, &[]),
@@ -561,15 +524,7 @@ impl Plugin {
             call,
             ctx,
             input,
-            |store, instance| {
-                let guest = ix.load(&mut *store, instance)?;
-                let result = bindings::with_cart(cart, |cart| {
-                    guest.call_price(&mut *store, ctx.into(), cart)
-                })?;
-                Ok(result
-                    .map(|r| bindings::pricing_result_from(r, &cart.currency))
-                    .map_err(Into::into))
-            },
+            |store, instance| self.inner.hooks.price(store, instance, ctx, cart),
             |out| guard::check_pricing(out, cart),
         )
     }
@@ -581,7 +536,6 @@ impl Plugin {
         ctx: &Context,
         cart: &PricedCart,
     ) -> HookRun<Vec<Violation>> {
-        let ix = self.hook_indices(&self.inner.validation, Hook::Validation);
         let input = InputCheck {
             size: ctx.wire_size() + cart.wire_size(),
             currencies: guard::check_input_currency(&cart.cart, Some(cart), &[]),
@@ -590,15 +544,7 @@ impl Plugin {
             call,
             ctx,
             input,
-            |store, instance| {
-                let guest = ix.load(&mut *store, instance)?;
-                let result = bindings::with_priced_cart(cart, |cart| {
-                    guest.call_validate(&mut *store, ctx.into(), cart)
-                })?;
-                Ok(result
-                    .map(|v| v.into_iter().map(Into::into).collect::<Vec<_>>())
-                    .map_err(Into::into))
-            },
+            |store, instance| self.inner.hooks.validate(store, instance, ctx, cart),
             |out| guard::check_violations(out, cart),
         )
     }
@@ -612,7 +558,6 @@ impl Plugin {
         nodes: &[FulfillmentNode],
         defaults: &[DeliveryOption],
     ) -> HookRun<Vec<DeliveryOption>> {
-        let ix = self.hook_indices(&self.inner.fulfillment, Hook::Fulfillment);
         let input = InputCheck {
             size: ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size(),
             currencies: guard::check_input_currency(&cart.cart, Some(cart), defaults),
@@ -622,34 +567,34 @@ impl Plugin {
             ctx,
             input,
             |store, instance| {
-                let guest = ix.load(&mut *store, instance)?;
-                let result = bindings::with_priced_cart(cart, |cart| {
-                    bindings::with_nodes(nodes, |nodes| {
-                        bindings::with_delivery_options(defaults, |defaults| {
-                            guest.call_fulfill(&mut *store, ctx.into(), cart, nodes, defaults)
-                        })
-                    })
-                })?;
-                Ok(result
-                    .map(|options| {
-                        options
-                            .into_iter()
-                            .map(|o| bindings::delivery_option_from(o, &cart.cart.currency))
-                            .collect::<Vec<_>>()
-                    })
-                    .map_err(Into::into))
+                (self.inner.hooks).fulfill(store, instance, ctx, cart, nodes, defaults)
             },
             |out| guard::check_delivery_options(out, cart, nodes),
         )
     }
 
-    fn hook_indices<'a, T>(&self, indices: &'a Option<T>, hook: Hook) -> &'a T {
-        indices.as_ref().unwrap_or_else(|| {
-            panic!(
-                "plugin {} does not export the {hook} hook",
-                self.inner.digest
-            )
-        })
+    /// Runs the payment hook (see [`price`](Self::price) on missing hooks): which of the
+    /// tenant's `methods` the shopper is offered for this cart, and how.
+    pub fn customize_payment(
+        &self,
+        call: CallSettings<'_>,
+        ctx: &Context,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> HookRun<Vec<PaymentOperation>> {
+        let input = InputCheck {
+            size: ctx.wire_size() + cart.wire_size() + methods.wire_size(),
+            currencies: guard::check_input_currency(&cart.cart, Some(cart), &[]),
+        };
+        self.run(
+            call,
+            ctx,
+            input,
+            |store, instance| {
+                (self.inner.hooks).customize_payment(store, instance, ctx, cart, methods)
+            },
+            |out| guard::check_payment_operations(out, methods),
+        )
     }
 
     /// The shared life of a call: fresh store, limits, instantiate, call, classify, check.

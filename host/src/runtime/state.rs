@@ -13,7 +13,6 @@ use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
 };
 
-use super::bindings::wit_host;
 use super::limits::Limits;
 use super::outcome::{LogLevel, LogRecord};
 
@@ -206,15 +205,15 @@ impl WasiView for CallState {
     }
 }
 
-impl wit_host::Host for CallState {
-    fn log(&mut self, level: wit_host::LogLevel, message: String, fields: Vec<(String, String)>) {
-        let level = match level {
-            wit_host::LogLevel::Trace => LogLevel::Trace,
-            wit_host::LogLevel::Debug => LogLevel::Debug,
-            wit_host::LogLevel::Info => LogLevel::Info,
-            wit_host::LogLevel::Warn => LogLevel::Warn,
-            wit_host::LogLevel::Error => LogLevel::Error,
-        };
+/// The host imports, whatever contract version the plugin calls them through (each version's
+/// `Host` impl in `bindings` converts its arguments and calls these).
+impl CallState {
+    pub(super) fn record_log(
+        &mut self,
+        level: LogLevel,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
         if message.starts_with(PANIC_PREFIX) {
             // Kept apart from the capped log so the failure can say why even when the log is full.
             self.logs.panic = Some(message.chars().take(2048).collect());
@@ -225,12 +224,12 @@ impl wit_host::Host for CallState {
         self.logs.push(level, message, fields);
     }
 
-    fn config(&mut self) -> String {
+    pub(super) fn config_json(&self) -> String {
         self.config.json.clone()
     }
 
-    fn config_value(&mut self, key: String) -> Option<String> {
-        self.config.values.get(&key).cloned()
+    pub(super) fn config_entry(&self, key: &str) -> Option<String> {
+        self.config.values.get(key).cloned()
     }
 }
 

@@ -7,7 +7,7 @@
 pub mod pricing_world {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "mandi:commerce/pricing-plugin@0.1.0",
+        world: "mandi:commerce/pricing-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_pricing",
         default_bindings_module: "mandi_sdk::__private::bindings::pricing_world",
@@ -19,14 +19,14 @@ pub mod pricing_world {
 pub mod validation_world {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "mandi:commerce/validation-plugin@0.1.0",
+        world: "mandi:commerce/validation-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_validation",
         default_bindings_module: "mandi_sdk::__private::bindings::validation_world",
         runtime_path: "mandi_sdk::__private::bindings::rt",
         with: {
-            "mandi:commerce/types@0.1.0": crate::__private::bindings::pricing_world::mandi::commerce::types,
-            "mandi:commerce/host@0.1.0": crate::__private::bindings::pricing_world::mandi::commerce::host,
+            "mandi:commerce/types@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::types,
+            "mandi:commerce/host@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::host,
         },
     });
 }
@@ -34,14 +34,29 @@ pub mod validation_world {
 pub mod fulfillment_world {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "mandi:commerce/fulfillment-plugin@0.1.0",
+        world: "mandi:commerce/fulfillment-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_fulfillment",
         default_bindings_module: "mandi_sdk::__private::bindings::fulfillment_world",
         runtime_path: "mandi_sdk::__private::bindings::rt",
         with: {
-            "mandi:commerce/types@0.1.0": crate::__private::bindings::pricing_world::mandi::commerce::types,
-            "mandi:commerce/host@0.1.0": crate::__private::bindings::pricing_world::mandi::commerce::host,
+            "mandi:commerce/types@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::types,
+            "mandi:commerce/host@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::host,
+        },
+    });
+}
+
+pub mod payment_world {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "mandi:commerce/payment-plugin@0.2.0",
+        pub_export_macro: true,
+        export_macro_name: "export_payment",
+        default_bindings_module: "mandi_sdk::__private::bindings::payment_world",
+        runtime_path: "mandi_sdk::__private::bindings::rt",
+        with: {
+            "mandi:commerce/types@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::types,
+            "mandi:commerce/host@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::host,
         },
     });
 }

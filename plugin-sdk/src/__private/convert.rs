@@ -2,6 +2,7 @@
 //! amount is minor units of the cart's currency; the SDK hands plugins `Money` values with that
 //! currency attached, and on the way out refuses amounts in any other currency.
 
+use super::bindings::payment_world::exports::mandi::commerce::payment as wit_payment;
 use super::bindings::{wit, wit_pricing};
 use crate::{Money, Percent, PluginError};
 
@@ -71,6 +72,7 @@ pub(crate) fn cart(c: wit::Cart) -> crate::Cart {
             pincode: a.pincode,
             city: a.city,
             state: a.state,
+            subdivision: a.subdivision,
             country: a.country,
         }),
         coupon_codes: c.coupon_codes,
@@ -253,6 +255,26 @@ pub(crate) fn pricing_result_out(
             })
             .collect(),
     })
+}
+
+pub(crate) fn payment_method(m: wit_payment::PaymentMethod) -> crate::PaymentMethod {
+    crate::PaymentMethod {
+        id: m.id,
+        name: m.name,
+        kind: m.kind,
+    }
+}
+
+pub(crate) fn payment_operation_out(op: crate::PaymentOperation) -> wit_payment::PaymentOperation {
+    match op {
+        crate::PaymentOperation::Hide { id } => wit_payment::PaymentOperation::Hide(id),
+        crate::PaymentOperation::Rename { id, name } => {
+            wit_payment::PaymentOperation::Rename(wit_payment::Rename { id, name })
+        }
+        crate::PaymentOperation::Move { id, index } => {
+            wit_payment::PaymentOperation::Move(wit_payment::MoveTo { id, index })
+        }
+    }
 }
 
 #[cfg(test)]

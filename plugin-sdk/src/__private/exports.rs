@@ -1,7 +1,7 @@
 //! Every type that implements an SDK hook trait implements the matching generated `Guest`
 //! trait, so `export_plugin!` can hand the plugin's own type straight to wit-bindgen.
 
-use super::bindings::{fulfillment_world, validation_world, wit, wit_pricing};
+use super::bindings::{fulfillment_world, payment_world, validation_world, wit, wit_pricing};
 use super::{convert, enter_hook};
 
 impl<T: crate::Pricing> wit_pricing::Guest for T {
@@ -49,6 +49,28 @@ impl<T: crate::Fulfillment> fulfillment_world::exports::mandi::commerce::fulfill
                 options
                     .into_iter()
                     .map(|o| convert::delivery_option_out(o, &currency))
+                    .collect()
+            })
+            .map_err(Into::into)
+    }
+}
+
+impl<T: crate::Payment> payment_world::exports::mandi::commerce::payment::Guest for T {
+    fn customize(
+        ctx: wit::Context,
+        cart: wit::PricedCart,
+        methods: Vec<payment_world::exports::mandi::commerce::payment::PaymentMethod>,
+    ) -> Result<
+        Vec<payment_world::exports::mandi::commerce::payment::PaymentOperation>,
+        wit::PluginError,
+    > {
+        enter_hook();
+        let methods: Vec<crate::PaymentMethod> =
+            methods.into_iter().map(convert::payment_method).collect();
+        T::customize(&ctx.into(), &convert::priced_cart(cart), &methods)
+            .map(|ops| {
+                ops.into_iter()
+                    .map(convert::payment_operation_out)
                     .collect()
             })
             .map_err(Into::into)

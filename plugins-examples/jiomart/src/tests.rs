@@ -1,5 +1,4 @@
 use mandi_sdk::testing::{CartBuilder, Harness, LineExt, line, node};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::*;
@@ -438,23 +437,8 @@ fn an_empty_cart_keeps_the_platform_defaults() {
 
 // ---- the deployment config and the sample inputs ----
 
-/// The `mandi plugin run` input format.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunInput {
-    context: Option<Context>,
-    cart: Cart,
-    #[serde(default)]
-    nodes: Vec<FulfillmentNode>,
-    #[serde(default)]
-    defaults: Vec<DeliveryOption>,
-    /// Prices free items for `mandi plugin quote`; not used here.
-    #[serde(default, rename = "catalog")]
-    _catalog: Vec<CartLine>,
-}
-
-fn sample(json: &str) -> (Harness, RunInput) {
-    let input: RunInput = serde_json::from_str(json).expect("sample parses");
+fn sample(json: &str) -> (Harness, mandi_sdk::RunInput) {
+    let input: mandi_sdk::RunInput = serde_json::from_str(json).expect("sample parses");
     let config: serde_json::Value =
         serde_json::from_str(include_str!("../config.json")).expect("config.json parses");
     let mut harness = Harness::new().config(config);

@@ -1,5 +1,4 @@
 use mandi_sdk::testing::{CartBuilder, Harness, LineExt, line, node};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::*;
@@ -322,22 +321,7 @@ fn fulfillment_needs_a_readable_shipping_pincode() {
 
 // ---- the deployment config and the sample inputs ----
 
-/// The `mandi plugin run` input format.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunInput {
-    context: Option<Context>,
-    cart: Cart,
-    #[serde(default)]
-    priced_cart: Option<PricedCart>,
-    #[serde(default)]
-    nodes: Vec<FulfillmentNode>,
-    #[serde(default)]
-    defaults: Vec<DeliveryOption>,
-    /// Prices free items for `mandi plugin quote`; not used here.
-    #[serde(default, rename = "catalog")]
-    _catalog: Vec<CartLine>,
-}
+use mandi_sdk::RunInput;
 
 /// A sample as `mandi plugin run --config config.json` runs it.
 fn sample(json: &str) -> (Harness, RunInput, PricedCart) {

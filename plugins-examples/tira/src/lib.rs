@@ -6,6 +6,8 @@
 //! - **Guard**: loyalty plus coupon never exceed `max_discount_bps` of the subtotal; the coupon
 //!   gives way (it becomes an amount off that lands exactly on the cap).
 //! - **Free sample**: once the subtotal reaches a threshold (`FREE-SAMPLE`).
+//!
+//! Payment hides cash on delivery above an order total (`cod_limit_paise`).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -28,6 +30,8 @@ struct Config {
     max_discount_bps: Percent,
     /// `null` turns the free sample off.
     free_sample: Option<FreeSample>,
+    /// Cash on delivery is not offered for orders above this total; `null` always offers it.
+    cod_limit_paise: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -64,6 +68,7 @@ impl Default for Config {
                 sku: "TIRA-MINI-LIPBALM".into(),
                 min_subtotal_paise: 150_000,
             }),
+            cod_limit_paise: Some(500_000),
         }
     }
 }
@@ -233,7 +238,31 @@ fn free_sample(sample: &FreeSample, currency: &str) -> FreeItem {
     }
 }
 
-mandi_sdk::export_plugin!(Tira: pricing);
+impl Payment for Tira {
+    fn customize(
+        ctx: &Context,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> Result<Vec<PaymentOperation>> {
+        let limit = Config::load(ctx)?.cod_limit_paise;
+        if limit.is_none_or(|limit| cart.total.amount <= i64::from(limit)) {
+            return Ok(Vec::new());
+        }
+        let total = cart.total.to_string();
+        log::log_with(
+            log::Level::Info,
+            "cash on delivery hidden",
+            &[("total", &total)],
+        );
+        Ok(methods
+            .iter()
+            .filter(|m| m.kind == "cash-on-delivery")
+            .map(|m| PaymentOperation::hide(&m.id))
+            .collect())
+    }
+}
+
+mandi_sdk::export_plugin!(Tira: pricing, payment);
 
 #[cfg(test)]
 mod tests;

@@ -351,3 +351,38 @@ fn small_order_sample() {
     );
     assert!(harness.logs().is_empty());
 }
+
+fn methods() -> Vec<PaymentMethod> {
+    use mandi_sdk::testing::payment_method;
+    vec![
+        payment_method("upi", "UPI", "upi"),
+        payment_method("cod", "Cash on delivery", "cash-on-delivery"),
+        payment_method("cod-card", "Card on delivery", "cash-on-delivery"),
+    ]
+}
+
+#[test]
+fn cash_on_delivery_is_hidden_only_above_the_limit() {
+    let harness = Harness::new();
+    let at_limit = harness.customize_payment::<Tira>(&cart(500_000).priced(), &methods());
+    assert_eq!(at_limit.unwrap(), []);
+    let over = harness.customize_payment::<Tira>(&cart(500_001).priced(), &methods());
+    assert_eq!(
+        over.unwrap(),
+        [
+            PaymentOperation::hide("cod"),
+            PaymentOperation::hide("cod-card")
+        ]
+    );
+    assert_eq!(harness.logs()[0].message, "cash on delivery hidden");
+}
+
+#[test]
+fn the_cash_on_delivery_limit_is_configurable_and_can_be_turned_off() {
+    let lower = Harness::new().config(json!({ "cod_limit_paise": 100_000 }));
+    let hidden = lower.customize_payment::<Tira>(&cart(100_001).priced(), &methods());
+    assert_eq!(hidden.unwrap().len(), 2);
+    let off = Harness::new().config(json!({ "cod_limit_paise": null }));
+    let shown = off.customize_payment::<Tira>(&cart(10_000_000).priced(), &methods());
+    assert_eq!(shown.unwrap(), []);
+}

@@ -77,7 +77,7 @@ async fn deployed_tira(database: &TestDatabase) -> (Store, PluginDigest) {
 /// prices the sample cart with them; the plugin as loaded and the pricing result.
 async fn serve(node: &Deployments, digest: &PluginDigest) -> (Plugin, PricingResult) {
     let hooks = node.for_tenant(TENANT).await.expect("hooks build");
-    let pricing = hooks.pricing.as_ref().expect("pricing deployed");
+    let pricing = hooks.get(Hook::Pricing).expect("pricing deployed");
     let path = mandi_tests::samples_dir().join("cart.json");
     let input: RunInput =
         serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("parses");
@@ -91,7 +91,7 @@ async fn serve(node: &Deployments, digest: &PluginDigest) -> (Plugin, PricingRes
         )
         .into_result();
     let plugin = node.runtime().loaded(digest).expect("loaded in memory");
-    assert_eq!(plugin.inspection().hooks, [Hook::Pricing]);
+    assert_eq!(plugin.inspection().hooks, [Hook::Pricing, Hook::Payment]);
     (plugin, priced.expect("prices the sample cart"))
 }
 

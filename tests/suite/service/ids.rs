@@ -86,7 +86,7 @@ async fn a_tenants_event_and_run_ids_do_not_move_with_other_tenants_activity() {
     let busy_ids: Vec<i64> = (replayed(&svc, &busy, "0").await.iter())
         .map(|(id, _)| *id)
         .collect();
-    assert_eq!(busy_ids, (1..=14).collect::<Vec<_>>());
+    assert_eq!(busy_ids, (1..=15).collect::<Vec<_>>());
 
     // Runs: the quiet tenant's three hooks per order (orders re-run the pipeline), 1..=12.
     eventually(|| async { run_ids(&svc, &quiet).await.len() == 12 }).await;

@@ -17,6 +17,7 @@ mod observability;
 mod openapi;
 mod orders;
 mod outage;
+mod payment;
 mod plugin_output;
 mod postgres;
 mod process;
@@ -171,10 +172,16 @@ impl TestService {
 
     /// Uploads a built plugin for a tenant; returns its digest.
     pub async fn upload(&self, tenant: &str, plugin: &str) -> String {
+        self.upload_bytes(tenant, mandi_tests::plugin_bytes(plugin))
+            .await
+    }
+
+    /// Uploads a component for a tenant; returns its digest.
+    pub async fn upload_bytes(&self, tenant: &str, wasm: Vec<u8>) -> String {
         let request = Request::post(format!("/admin/tenants/{tenant}/plugins"))
             .header("authorization", format!("Bearer {ADMIN}"))
             .header("content-type", "application/wasm")
-            .body(Body::from(mandi_tests::plugin_bytes(plugin)))
+            .body(Body::from(wasm))
             .expect("request");
         let reply = self.request(request).await;
         assert!(reply.status.is_success(), "{reply:?}");
@@ -207,6 +214,13 @@ impl TestService {
         key
     }
 
+    /// Gives the tenant the sample payment methods (UPI, card, cash on delivery).
+    pub async fn seed_payment_methods(&self, key: &str) {
+        let methods = json!({ "payment_methods": sample_payment_methods() });
+        let reply = self.put("/v1/payment-methods", key, methods).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+
     /// The sample cart's products and nodes (and free-item products) as the tenant's catalog.
     pub async fn seed_catalog(&self, key: &str) {
         let (products, nodes) = sample_catalog();
@@ -219,7 +233,9 @@ impl TestService {
     }
 }
 
-pub use mandi_tests::samples::{example_config, sample_catalog, sample_request, small_request};
+pub use mandi_tests::samples::{
+    example_config, sample_catalog, sample_payment_methods, sample_request, small_request,
+};
 
 /// Waits until `check` passes, polling, for at most five seconds.
 pub async fn eventually<F, Fut>(mut check: F)

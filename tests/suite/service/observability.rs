@@ -230,7 +230,10 @@ async fn the_event_stream_replays_then_delivers_live_events() {
         .iter()
         .map(|e| e["kind"].as_str().expect("kind"))
         .collect();
-    assert_eq!(kinds, ["plugin.uploaded", "plugin.deployed"]);
+    assert_eq!(
+        kinds,
+        ["plugin.uploaded", "plugin.deployed", "plugin.deployed"]
+    );
     assert!(events.iter().all(|e| e["tenant_id"] == "tira"));
 
     // Live: a stream resuming after the last event gets the order placed after it connected.

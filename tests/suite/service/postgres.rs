@@ -9,7 +9,7 @@ use super::orders::order;
 use super::{TestService, small_request};
 
 /// Every table that holds tenants' rows, with its tenant column.
-const TENANT_TABLES: [(&str, &str); 12] = [
+const TENANT_TABLES: [(&str, &str); 13] = [
     ("tenants", "id"),
     ("api_keys", "tenant_id"),
     ("products", "tenant_id"),
@@ -22,6 +22,7 @@ const TENANT_TABLES: [(&str, &str); 12] = [
     ("outbox", "tenant_id"),
     ("plugin_runs", "tenant_id"),
     ("tenant_counters", "tenant_id"),
+    ("payment_methods", "tenant_id"),
 ];
 
 #[tokio::test]
@@ -32,10 +33,14 @@ async fn a_tenant_transaction_sees_and_writes_only_its_own_rows() {
         svc.database.is_postgres(),
         "set MANDI_TEST_POSTGRES_URL to an administrator's URL (cargo xtask test does)"
     );
-    // Two tenants with a catalog, a deployed plugin, an order, events and plugin runs each.
+    // Two tenants with a catalog, payment methods, a deployed plugin, an order, events and
+    // plugin runs each.
     for brand in ["jiomart", "tira"] {
         let key = svc.brand(brand).await;
-        let placed = order(&svc, &key, "k1", &small_request()).await;
+        svc.seed_payment_methods(&key).await;
+        let mut request = small_request();
+        request["payment_method"] = "upi".into();
+        let placed = order(&svc, &key, "k1", &request).await;
         assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
     }
     super::eventually(|| async {
@@ -143,7 +148,10 @@ async fn the_tenant_role_cannot_switch_itself_into_seeing_every_tenant() {
     assert!(svc.database.is_postgres(), "set MANDI_TEST_POSTGRES_URL");
     for brand in ["jiomart", "tira"] {
         let key = svc.brand(brand).await;
-        let placed = order(&svc, &key, "k1", &small_request()).await;
+        svc.seed_payment_methods(&key).await;
+        let mut request = small_request();
+        request["payment_method"] = "upi".into();
+        let placed = order(&svc, &key, "k1", &request).await;
         assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
     }
     let store = svc.service.state().store();
