@@ -223,6 +223,11 @@ fn run_hook(
             plugin_id,
             plugin.fulfill(call, &ctx, &priced(), &input.nodes, &input.defaults),
         )?,
+        Hook::CartTransform => report(
+            hook,
+            plugin_id,
+            plugin.transform_cart(call, &ctx, &input.cart),
+        )?,
         Hook::Payment => report(
             hook,
             plugin_id,

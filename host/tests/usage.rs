@@ -38,7 +38,7 @@ fn unknown_hook_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "unknown hook `shipping`: expected pricing, validation, fulfillment or payment"
+            "unknown hook `shipping`: expected cart-transform, pricing, validation, fulfillment or payment"
         ),
         "{stderr}"
     );

@@ -5,12 +5,33 @@ use serde::{Deserialize, Serialize};
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// Host-supplied facts about this call. Plugins have no clock of their own: use `now_unix_ms`.
+///
+/// With no clock or randomness of its own, a plugin's run is a pure function of its inputs
+/// (this one included) and can be replayed exactly. Time rules read local time from here:
+///
+/// ```
+/// # use mandi_sdk::Context;
+/// let ctx = Context {
+///     tenant_id: "tira".into(),
+///     request_id: "req-1".into(),
+///     now_unix_ms: 1_767_249_000_000, // 2026-01-01T06:30:00Z
+///     time_zone: "Asia/Kolkata".into(),
+///     utc_offset_minutes: 330,
+/// };
+/// assert_eq!(ctx.local_minute_of_day(), 12 * 60); // noon in Kolkata
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
+    /// The tenant (brand) whose checkout this is.
     pub tenant_id: String,
+    /// The checkout request; the run history records the plugin's runs under it.
     pub request_id: String,
+    /// Milliseconds since the Unix epoch, UTC: the checkout's "now", fixed for the whole call.
     pub now_unix_ms: i64,
+    /// IANA name of the tenant's time zone, e.g. `Asia/Kolkata`.
     pub time_zone: String,
+    /// The zone's offset from UTC at `now_unix_ms` (330 for India), so plugins need no time
+    /// zone database.
     pub utc_offset_minutes: i32,
 }
 
@@ -18,8 +39,8 @@ pub struct Context {
 impl Context {
     /// The deployment's whole JSON configuration, deserialized into your own type.
     ///
-    /// A config that does not match `T` is a [`PluginError`](crate::PluginError) with code `invalid-config`, which the
-    /// host reports against the deployment rather than as a crash.
+    /// A config that does not match `T` is a [`PluginError`](crate::PluginError) with code
+    /// `invalid-config`, which the host reports against the deployment rather than as a crash.
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
         serde_json::from_str(&crate::__private::host::config()).map_err(invalid_config)
     }

@@ -16,8 +16,8 @@
 /// # fn main() {}
 /// ```
 ///
-/// Name exactly the hooks the type implements (`pricing`, `validation`, `fulfillment`,
-/// `payment`); the
+/// Name exactly the hooks the type implements (`cart_transform`, `pricing`, `validation`,
+/// `fulfillment`, `payment`); the
 /// component then exports those and nothing else.
 ///
 /// Off wasm32 the macro expands to nothing: a native build (tests, benchmarks, several brands
@@ -52,10 +52,16 @@ macro_rules! export_plugin {
             $plugin with_types_in $crate::__private::bindings::payment_world
         );
     };
+    (@hook $plugin:ident cart_transform) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::__private::bindings::cart_transform_world::export_cart_transform!(
+            $plugin with_types_in $crate::__private::bindings::cart_transform_world
+        );
+    };
     (@hook $plugin:ident $other:ident) => {
         compile_error!(concat!(
             "unknown hook `", stringify!($other),
-            "`: expected pricing, validation, fulfillment or payment"
+            "`: expected cart_transform, pricing, validation, fulfillment or payment"
         ));
     };
 }

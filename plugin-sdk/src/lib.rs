@@ -29,6 +29,8 @@
 //!
 //! `cargo test` runs the same code natively through [`testing::Harness`]; no wasm needed.
 
+#![warn(missing_docs)]
+
 mod context;
 #[cfg(feature = "guest")]
 mod export;
@@ -48,13 +50,14 @@ pub mod testing;
 pub mod __private;
 
 pub use context::Context;
-pub use hooks::{Fulfillment, Payment, Pricing, Validation};
+pub use hooks::{CartTransform, Fulfillment, Payment, Pricing, Validation};
 pub use money::{Money, MoneyError, Percent};
 pub use run_input::RunInput;
 pub use types::{
-    Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Customer, DeliveryOption,
-    FreeItem, FulfillmentNode, LineAssignment, PaymentMethod, PaymentOperation, PluginError,
-    PricedCart, PricedLine, PricingResult, Product, StockLevel, Target, Violation,
+    Address, Adjustment, AdjustmentKind, Attribute, BundlePart, Cart, CartLine, CartOperation,
+    Customer, DeliveryOption, FreeItem, FulfillmentNode, LineAssignment, PaymentMethod,
+    PaymentOperation, PluginError, PricedCart, PricedLine, PricingResult, Product, StockLevel,
+    Target, Violation,
 };
 
 /// The result every hook returns: a business failure is a [`PluginError`], never a panic.
@@ -63,10 +66,11 @@ pub type Result<T, E = PluginError> = std::result::Result<T, E>;
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Address, Adjustment, AdjustmentKind, Attribute, Cart, CartLine, Context, Customer,
-        DeliveryOption, FreeItem, Fulfillment, FulfillmentNode, LineAssignment, Money, Payment,
-        PaymentMethod, PaymentOperation, Percent, PluginError, PricedCart, PricedLine, Pricing,
-        PricingResult, Product, Result, StockLevel, Target, Validation, Violation,
+        Address, Adjustment, AdjustmentKind, Attribute, BundlePart, Cart, CartLine, CartOperation,
+        CartTransform, Context, Customer, DeliveryOption, FreeItem, Fulfillment, FulfillmentNode,
+        LineAssignment, Money, Payment, PaymentMethod, PaymentOperation, Percent, PluginError,
+        PricedCart, PricedLine, Pricing, PricingResult, Product, Result, StockLevel, Target,
+        Validation, Violation,
     };
 }
 

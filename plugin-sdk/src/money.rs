@@ -5,16 +5,41 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// An amount in minor units (paise for INR) of an ISO 4217 currency.
+///
+/// Every amount a hook receives carries the cart's currency, and every amount it returns must
+/// be in that currency too: the SDK refuses any other with a `currency-mismatch` error rather
+/// than let the host read it as the cart's.
+///
+/// ```
+/// use mandi_sdk::Money;
+///
+/// let price = Money::inr(45_000); // Rs 450.00
+/// let line = price.times(3)?;
+/// assert_eq!(line, Money::inr(135_000));
+/// assert_eq!(line.checked_sub(&Money::inr(5_000))?.to_string(), "INR 1300.00");
+/// # Ok::<(), mandi_sdk::MoneyError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
+    /// Minor units: 12_345 in INR is Rs 123.45.
     pub amount: i64,
+    /// ISO 4217 code, e.g. `INR`; in what a hook receives and returns, the cart's `currency`.
     pub currency: String,
 }
 
 /// Arithmetic on amounts of different currencies, or past `i64`.
+///
+/// `?` turns it into a [`PluginError`](crate::PluginError) with code `money`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoneyError {
-    CurrencyMismatch { left: String, right: String },
+    /// The two amounts are in different currencies; nothing converts between them.
+    CurrencyMismatch {
+        /// Currency of the amount the method was called on.
+        left: String,
+        /// Currency of the other amount.
+        right: String,
+    },
+    /// The result does not fit in an `i64` of minor units.
     Overflow,
 }
 
@@ -32,6 +57,7 @@ impl fmt::Display for MoneyError {
 impl std::error::Error for MoneyError {}
 
 impl Money {
+    /// `amount` minor units of `currency` (an ISO 4217 code such as `INR`).
     pub fn new(amount: i64, currency: impl Into<String>) -> Self {
         Self {
             amount,
@@ -44,14 +70,17 @@ impl Money {
         Self::new(paise, "INR")
     }
 
+    /// Nothing, in `currency`: the start of a sum.
     pub fn zero(currency: impl Into<String>) -> Self {
         Self::new(0, currency)
     }
 
+    /// Whether the amount is exactly zero.
     pub fn is_zero(&self) -> bool {
         self.amount == 0
     }
 
+    /// The sum; an error when the currencies differ or the sum overflows.
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         let amount = self
@@ -61,6 +90,8 @@ impl Money {
         Ok(Money::new(amount, self.currency.clone()))
     }
 
+    /// The difference, which may be negative; an error when the currencies differ or the
+    /// difference overflows.
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         let amount = self
@@ -79,7 +110,8 @@ impl Money {
         Ok(Money::new(amount, self.currency.clone()))
     }
 
-    /// The smaller of two amounts of the same currency.
+    /// The smaller of two amounts of the same currency (it compares `amount` only), e.g. to
+    /// cap a discount: `Money::inr(15_000).min(line.subtotal())`.
     pub fn min(self, other: Money) -> Money {
         if other.amount < self.amount {
             other
@@ -119,13 +151,22 @@ impl fmt::Display for Money {
 pub struct Percent(u32);
 
 impl Percent {
+    /// 0%.
     pub const ZERO: Percent = Percent(0);
+    /// 100% (10,000 bps), the most a percent-off adjustment may take.
     pub const HUNDRED: Percent = Percent(10_000);
 
+    /// `bps` basis points: `from_bps(1250)` is 12.5%. The host refuses a percent-off
+    /// adjustment above [`HUNDRED`](Self::HUNDRED).
     pub const fn from_bps(bps: u32) -> Self {
         Self(bps)
     }
 
+    /// A whole percent: `from_percent(10)` is 10% (1,000 bps).
+    ///
+    /// `percent` above 42,949,672 overflows the basis points (a panic in debug builds, a wrong
+    /// value in release): check a percent read from config against 100 first, which is as much
+    /// as the host lets a percent-off take.
     pub const fn from_percent(percent: u32) -> Self {
         Self(percent * 100)
     }
@@ -141,6 +182,7 @@ impl Percent {
             .then_some(Self(whole as u32))
     }
 
+    /// The number of basis points: 1,250 for 12.5%.
     pub const fn bps(self) -> u32 {
         self.0
     }

@@ -25,7 +25,8 @@ pub struct RunInput {
     /// quote` computes them after pricing, as the service does, and ignores these.
     #[serde(default)]
     pub defaults: Vec<DeliveryOption>,
-    /// Catalog entries for skus a pricing plugin may add as free items (`plugin quote`).
+    /// Catalog entries for skus a pricing plugin may add as free items, and for the parts and
+    /// bundles a cart-transform plugin names (`plugin quote`).
     #[serde(default)]
     pub catalog: Vec<CartLine>,
     /// The tenant's payment methods, in its order, for the payment hook.

@@ -32,9 +32,9 @@ use serde::Serialize;
 
 use crate::log::Level;
 use crate::{
-    Address, Attribute, Cart, CartLine, Context, Customer, DeliveryOption, Fulfillment,
-    FulfillmentNode, Money, Payment, PaymentMethod, PaymentOperation, PricedCart, Pricing,
-    PricingResult, Product, Result, Validation, Violation,
+    Address, Attribute, Cart, CartLine, CartOperation, CartTransform, Context, Customer,
+    DeliveryOption, Fulfillment, FulfillmentNode, Money, Payment, PaymentMethod, PaymentOperation,
+    PricedCart, Pricing, PricingResult, Product, Result, Validation, Violation,
 };
 
 /// 2026-01-01T06:30:00Z (noon in Asia/Kolkata): the default `now` of a test run.
@@ -43,8 +43,11 @@ pub const TEST_NOW_UNIX_MS: i64 = 1_767_249_000_000;
 /// One captured log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
+    /// Its severity.
     pub level: Level,
+    /// The message as logged.
     pub message: String,
+    /// The key/value fields passed to [`log_with`](crate::log::log_with), in order.
     pub fields: Vec<(String, String)>,
 }
 
@@ -73,6 +76,8 @@ impl Default for Harness {
 }
 
 impl Harness {
+    /// A harness with config `{}` and a fixed context: tenant `test-tenant`, request
+    /// `test-request`, now [`TEST_NOW_UNIX_MS`], time zone `Asia/Kolkata` (UTC+5:30).
     pub fn new() -> Self {
         Self {
             context: Context {
@@ -93,6 +98,23 @@ impl Harness {
         self
     }
 
+    /// The context the hooks will see instead of the default one, e.g. another time of day
+    /// for a time rule.
+    ///
+    /// ```
+    /// use mandi_sdk::Context;
+    /// use mandi_sdk::testing::Harness;
+    ///
+    /// let late_night = Context {
+    ///     tenant_id: "test-tenant".into(),
+    ///     request_id: "test-request".into(),
+    ///     now_unix_ms: 1_767_288_600_000, // 2026-01-01T17:30:00Z, 23:00 in Kolkata
+    ///     time_zone: "Asia/Kolkata".into(),
+    ///     utc_offset_minutes: 330,
+    /// };
+    /// assert_eq!(late_night.local_minute_of_day(), 23 * 60);
+    /// let harness = Harness::new().context(late_night);
+    /// ```
     pub fn context(mut self, context: Context) -> Self {
         self.context = context;
         self
@@ -103,14 +125,23 @@ impl Harness {
         self.logs.borrow().clone()
     }
 
+    /// Call `P`'s pricing hook on `cart`.
+    ///
+    /// The result is what the plugin proposed, before the host's checks and guardrails: assert
+    /// on the adjustments, not on prices.
     pub fn price<P: Pricing>(&self, cart: &Cart) -> Result<PricingResult> {
         self.run(|| P::price(&self.context, cart))
     }
 
+    /// Call `P`'s validation hook on `cart`; [`CartBuilder::priced`] builds one at catalog
+    /// prices.
     pub fn validate<P: Validation>(&self, cart: &PricedCart) -> Result<Vec<Violation>> {
         self.run(|| P::validate(&self.context, cart))
     }
 
+    /// Call `P`'s fulfillment hook with candidate `nodes` (see [`node`]) and the platform's
+    /// `defaults`. The host's check that every option delivers each line once from stock is not
+    /// run here.
     pub fn fulfill<P: Fulfillment>(
         &self,
         cart: &PricedCart,
@@ -120,6 +151,14 @@ impl Harness {
         self.run(|| P::fulfill(&self.context, cart, nodes, defaults))
     }
 
+    /// Call `P`'s cart-transform hook on `cart`; the operations are returned as proposed, not
+    /// applied.
+    pub fn transform_cart<P: CartTransform>(&self, cart: &Cart) -> Result<Vec<CartOperation>> {
+        self.run(|| P::transform(&self.context, cart))
+    }
+
+    /// Call `P`'s payment hook with the tenant's `methods` (see [`payment_method`]); the
+    /// operations are returned as proposed, not applied.
     pub fn customize_payment<P: Payment>(
         &self,
         cart: &PricedCart,
@@ -185,10 +224,21 @@ pub fn line(sku: &str, quantity: u32, unit_price_paise: i64) -> CartLine {
 }
 
 /// Builder-style refinements of a test cart line.
+///
+/// ```
+/// use mandi_sdk::testing::{line, LineExt};
+///
+/// let lipstick = line("LIP-RED", 1, 79_900).category("beauty").brand("Lakme").tag("new");
+/// assert!(lipstick.product.has_tag("new"));
+/// ```
 pub trait LineExt {
+    /// Set the product's category.
     fn category(self, category: &str) -> Self;
+    /// Set the product's brand.
     fn brand(self, brand: &str) -> Self;
+    /// Add a product tag.
     fn tag(self, tag: &str) -> Self;
+    /// Add a product attribute.
     fn attribute(self, key: &str, value: &str) -> Self;
 }
 
@@ -238,21 +288,25 @@ impl CartBuilder {
         }
     }
 
+    /// Add a line (see [`line`](fn@line)); its index is the number of lines added before it.
     pub fn line(mut self, line: CartLine) -> Self {
         self.cart.lines.push(line);
         self
     }
 
+    /// Set the customer's segment, e.g. `gold`.
     pub fn segment(mut self, segment: &str) -> Self {
         self.cart.customer.segment = Some(segment.into());
         self
     }
 
+    /// Add a coupon code, as the shopper entered it.
     pub fn coupon(mut self, code: &str) -> Self {
         self.cart.coupon_codes.push(code.into());
         self
     }
 
+    /// Add a cart attribute, e.g. `prescription-id`.
     pub fn attribute(mut self, key: &str, value: &str) -> Self {
         self.cart.attributes.push(Attribute {
             key: key.into(),
@@ -294,6 +348,7 @@ impl CartBuilder {
         })
     }
 
+    /// The cart at catalog prices, as cart-transform and pricing receive it.
     pub fn build(self) -> Cart {
         self.cart
     }

@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
 
 use crate::http::Api;
-use crate::samples::{example_config, example_hooks, sample_catalog};
+use crate::samples::{example_config, example_hooks, sample_catalog, sample_payment_methods};
 
 /// The example brands, in the order the demo shows them.
 pub const BRANDS: [&str; 3] = ["jiomart", "netmeds", "tira"];
@@ -76,7 +76,8 @@ pub fn deploy(api: &Api, admin: &str, tenant: &str, body: &Value) -> anyhow::Res
     expect(201, api.post(&path, admin, body, &[])?, "deploying")
 }
 
-/// Creates the brand's tenant with the sample catalog, uploads `wasm` and deploys it
+/// Creates the brand's tenant with the sample catalog and payment methods, uploads `wasm` and
+/// deploys it
 /// (fail-closed) to the brand's hooks with its example config.
 pub fn set_up_brand(
     api: &Api,
@@ -85,6 +86,12 @@ pub fn set_up_brand(
     wasm: &[u8],
 ) -> anyhow::Result<DemoTenant> {
     let api_key = create_tenant(api, admin, brand)?;
+    let methods = json!({ "payment_methods": sample_payment_methods() });
+    expect(
+        200,
+        api.put("/v1/payment-methods", &api_key, &methods)?,
+        "setting the payment methods",
+    )?;
     let plugin = upload(api, admin, brand, wasm)?;
     for hook in example_hooks(brand) {
         let body = json!({ "hook": hook, "plugin": plugin, "config": example_config(brand) });

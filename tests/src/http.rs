@@ -55,6 +55,16 @@ impl Api {
         read(request.send_json(body)?)
     }
 
+    /// PUTs JSON.
+    pub fn put(&self, path: &str, key: &str, body: &Value) -> anyhow::Result<Reply> {
+        let response = self
+            .agent
+            .put(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {key}"))
+            .send_json(body)?;
+        read(response)
+    }
+
     /// POSTs a component as `application/wasm`.
     pub fn upload(&self, path: &str, key: &str, wasm: &[u8]) -> anyhow::Result<Reply> {
         let response = self

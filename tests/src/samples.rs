@@ -97,7 +97,7 @@ pub fn sample_payment_methods() -> Value {
 /// Which hooks each example brand's component is deployed to.
 pub fn example_hooks(brand: &str) -> &'static [&'static str] {
     match brand {
-        "jiomart" => &["pricing", "validation", "fulfillment"],
+        "jiomart" => &["cart-transform", "pricing", "validation", "fulfillment"],
         "netmeds" => &["validation", "fulfillment"],
         "tira" => &["pricing", "payment"],
         other => panic!("no example brand {other}"),

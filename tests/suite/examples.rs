@@ -63,6 +63,9 @@ fn run_plugin(plugin: &Plugin, brand: &str, hook: Hook, sample_name: &str) -> Va
                 .fulfill(call, &ctx, &priced(&input), &input.nodes, &input.defaults)
                 .into_result(),
         ),
+        Hook::CartTransform => {
+            as_json(plugin.transform_cart(call, &ctx, &input.cart).into_result())
+        }
         Hook::Payment => as_json(
             plugin
                 .customize_payment(call, &ctx, &priced(&input), &input.payment_methods)

@@ -109,7 +109,7 @@ async fn a_spinning_tenant_does_not_stall_another_tenants_quotes() {
         let quote = evil_quote.await.expect("joins");
         assert!(quote.degraded, "the spinning hook is skipped (fail-open)");
         kinds.push(
-            quote.trace[0]
+            quote.trace[1]
                 .error
                 .as_ref()
                 .map_or("none", HookFailure::kind),

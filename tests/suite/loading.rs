@@ -16,7 +16,12 @@ fn example_plugins_report_contract_and_hooks() {
     assert_eq!(jiomart.inspection().contract, "mandi:commerce@0.2.0");
     assert_eq!(
         jiomart.inspection().hooks,
-        [Hook::Pricing, Hook::Validation, Hook::Fulfillment]
+        [
+            Hook::CartTransform,
+            Hook::Pricing,
+            Hook::Validation,
+            Hook::Fulfillment
+        ]
     );
     let tira = runtime()
         .load(&mandi_tests::plugin_bytes("tira"))

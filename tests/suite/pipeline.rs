@@ -188,7 +188,7 @@ fn netmeds_tenant_blocks_rx_items_and_its_failure_policy_decides_the_rest() {
         "the platform's options instead"
     );
     let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
-    assert_eq!(outcomes, ["default", "ok", "skipped", "default"]);
+    assert_eq!(outcomes, ["default", "default", "ok", "skipped", "default"]);
 }
 
 /// The hostile component on pricing and validation, both with `config`.

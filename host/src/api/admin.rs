@@ -52,17 +52,26 @@ pub struct Deploy {
     pub plugin: String,
     /// The JSON object the plugin reads as its config [default: {}].
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = config_schema)]
     pub config: Option<serde_json::Value>,
     /// `fail-closed` (reject the checkout) or `fail-open` (skip the hook) [default: fail-closed].
     #[serde(default)]
     #[schema(value_type = Option<FailurePolicyName>)]
     pub failure_policy: Option<String>,
-    /// Per-call limits, any subset: deadline_ms, max_fuel, max_memory_bytes, max_input_bytes,
-    /// max_output_bytes, max_log_bytes.
+    /// Per-call limits, any subset; each within the runtime's ceiling and at least 1 (else 422
+    /// `invalid-limits`), the runtime's default for those left out.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Limits>)]
     pub limits: Option<serde_json::Value>,
+}
+
+/// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
+fn config_schema() -> utoipa::openapi::Schema {
+    super::schema::free_form_object(
+        "The JSON object the plugin reads as its config [default: {}]: any fields, which only \
+         the plugin gives a meaning (at most 64 KiB, else 422 `invalid-config`).",
+        true,
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

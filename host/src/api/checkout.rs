@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody, RequestId, TenantAuth};
+use crate::pipeline::views::{OrderBody, OrderView};
 use crate::pipeline::{CheckoutRequest, OrderRequest, QuoteView};
-use crate::store::OrderRecord;
+use crate::store::{OrderRecord, StoreError};
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -51,8 +52,8 @@ pub async fn quote(
     request_body = OrderRequest,
     params(("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters; a repeat returns the same order")),
     responses(
-        (status = 201, description = "Placed", body = Object),
-        (status = 200, description = "Already placed with this key (header Idempotent-Replayed: true)", body = Object),
+        (status = 201, description = "Placed", body = OrderView),
+        (status = 200, description = "Already placed with this key (header Idempotent-Replayed: true)", body = OrderView),
         (status = 400, description = "Missing or invalid Idempotency-Key", body = ErrorBody),
         (status = 409, description = "Key reused with another body, or out of stock", body = ErrorBody),
         (status = 422, description = "Invalid cart, or blocked by violations", body = ErrorBody),
@@ -89,9 +90,9 @@ pub async fn place_order(
     if placed.created {
         state.events().wake();
         tracing::info!(tenant = %tenant.id, order = %placed.order.id, "order placed");
-        Ok((StatusCode::CREATED, Json(order_view(&placed.order))).into_response())
+        Ok((StatusCode::CREATED, Json(order_view(&placed.order)?)).into_response())
     } else {
-        let mut response = Json(order_view(&placed.order)).into_response();
+        let mut response = Json(order_view(&placed.order)?).into_response();
         response
             .headers_mut()
             .insert(REPLAYED.clone(), HeaderValue::from_static("true"));
@@ -100,45 +101,45 @@ pub async fn place_order(
 }
 
 #[utoipa::path(get, path = "/v1/orders", tag = "checkout", security(("api_key" = [])), params(OrderPage),
-    responses((status = 200, description = "Newest first", body = Vec<Object>)))]
+    responses((status = 200, description = "Newest first", body = Vec<OrderView>)))]
 pub async fn list_orders(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
     page: Result<Query<OrderPage>, QueryRejection>,
-) -> ApiResult<Json<Vec<serde_json::Value>>> {
+) -> ApiResult<Json<Vec<OrderView>>> {
     let Query(page) = page?;
     let limit = super::page_limit(page.limit, 50, 200)?;
     let orders = state
         .store()
         .orders(&tenant.id, page.before.as_deref(), limit)
         .await?;
-    Ok(Json(orders.iter().map(order_view).collect()))
+    let views = orders.iter().map(order_view).collect::<ApiResult<_>>()?;
+    Ok(Json(views))
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "checkout", security(("api_key" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path)), responses((status = 200, body = OrderView), (status = 404, body = ErrorBody)))]
 pub async fn get_order(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<OrderView>> {
     let order = state
         .store()
         .order(&tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
-    Ok(Json(order_view(&order)))
+    Ok(Json(order_view(&order)?))
 }
 
-fn order_view(order: &OrderRecord) -> serde_json::Value {
-    let mut view = order.body.clone();
-    if let Some(map) = view.as_object_mut() {
-        map.insert("status".into(), order.status.clone().into());
-        map.insert(
-            "idempotency_key".into(),
-            order.idempotency_key.clone().into(),
-        );
-        map.insert("created_at".into(), order.created_at.into());
-    }
-    view
+/// The stored order with what its row says: the current status, the key and the time.
+fn order_view(order: &OrderRecord) -> ApiResult<OrderView> {
+    let mut body = OrderBody::deserialize(&order.body)
+        .map_err(|e| StoreError::Corrupt(format!("order {}: {e}", order.id)))?;
+    body.status = order.status.clone();
+    Ok(OrderView {
+        order: body,
+        idempotency_key: order.idempotency_key.clone(),
+        created_at: order.created_at,
+    })
 }

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::pipeline::views::{HookErrorView, HookTraceView, SourceView};
 use crate::pipeline::{CheckoutError, HookFailed};
 use crate::runtime::LoadError;
 use crate::store::StoreError;
@@ -35,9 +36,21 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people.
     pub message: String,
+    /// More about some errors; its fields depend on `code`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = details_schema)]
     pub details: Option<serde_json::Value>,
+}
+
+/// Error details: their fields depend on the error, so the schema leaves them open.
+fn details_schema() -> utoipa::openapi::Schema {
+    super::schema::free_form_object(
+        "More about some errors, as an object whose fields depend on `code`: `skus` \
+         (`unknown-sku`), `violations` (`order-blocked`), `offered` (`payment-method-required`), \
+         `hook`, `deployment`, `failure` and `trace` (`plugin-failed`, `plugin-rejected`). \
+         Absent for the others.",
+        false,
+    )
 }
 
 impl ApiError {
@@ -208,10 +221,12 @@ impl From<CheckoutError> for ApiError {
                 if let Some(last) = trace.last_mut().filter(|t| t.hook == hook) {
                     last.error = None;
                 }
+                // In the shapes the quote gives them, so a client reads both alike.
+                let trace: Vec<HookTraceView> = trace.into_iter().map(Into::into).collect();
                 Self::new(status, code, message).with_details(serde_json::json!({
                     "hook": hook,
-                    "deployment": deployment,
-                    "failure": failure,
+                    "deployment": SourceView::from(deployment),
+                    "failure": HookErrorView::from(failure),
                     "trace": trace,
                 }))
             }

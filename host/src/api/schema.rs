@@ -85,24 +85,22 @@ pub fn error_code() -> Schema {
         .into()
 }
 
-/// A hook, as a request names it: one of [`Hook::ALL`](crate::runtime::Hook::ALL). (The
-/// schema-only types here describe request text that the handlers parse themselves, so a wrong
-/// value gets its business code, not a generic 400.)
-#[derive(Debug)]
-pub struct HookName;
-
-impl utoipa::PartialSchema for HookName {
-    fn schema() -> RefOr<Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        let hooks = crate::runtime::Hook::ALL.map(crate::runtime::Hook::as_str);
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(hooks))
-            .into()
-    }
+/// A JSON object whose fields the API leaves open (a plugin's config, an error's details):
+/// `type: object`, any properties allowed, and said so, with `description` saying what it holds.
+pub fn free_form_object(description: &str, nullable: bool) -> Schema {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    let schema_type = match nullable {
+        true => SchemaType::from_iter([Type::Object, Type::Null]),
+        false => SchemaType::new(Type::Object),
+    };
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(true)))
+        .description(Some(description))
+        .into()
 }
 
-impl utoipa::ToSchema for HookName {}
+pub use crate::pipeline::views::HookName;
 
 /// What to do when a deployment's hook fails.
 #[derive(Debug, utoipa::ToSchema)]

@@ -37,23 +37,6 @@ pub struct Pricing<A> {
     pub applied: Vec<AppliedAdjustment<A>>,
 }
 
-impl Pricing<()> {
-    /// The same pricing with every adjustment attributed to `source`.
-    pub fn attributed<A: Clone>(self, source: &A) -> Pricing<A> {
-        Pricing {
-            priced: self.priced,
-            applied: (self.applied.into_iter())
-                .map(|a| AppliedAdjustment {
-                    adjustment: a.adjustment,
-                    amount: a.amount,
-                    capped: a.capped,
-                    source: source.clone(),
-                })
-                .collect(),
-        }
-    }
-}
-
 /// Applying adjustments would take an amount past what `i64` minor units can hold. Only a
 /// plugin's output can do this (catalog prices and cart limits keep a plain cart far below it),
 /// so the caller reports it as the pricing hook's invalid output.

@@ -7,16 +7,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mandi_sdk::{
-    Address, Attribute, Cart, CartLine, Context, Customer, DeliveryOption, FulfillmentNode, Money,
-    PricedCart, Product, StockLevel, Violation,
+    Address, Attribute, Cart, CartLine, Context, Customer, FulfillmentNode, Money, PricedCart,
+    Product, StockLevel,
 };
 use serde::{Deserialize, Serialize};
 
 use super::deployments::{DeploymentError, Deployments};
 use super::history::RecordRuns;
+use super::views::{
+    AdjustmentView, DeliveryOptionView, HookTraceView, OrderBody, OrderTotals, TransformView,
+    ViolationView,
+};
 use super::{
-    AppliedAdjustment, Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, QuoteError,
-    QuoteInput, Source, TenantScheduler,
+    Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, QuoteError, QuoteInput, TenantScheduler,
 };
 use crate::store::{self, NewOrder, OrderRecord, Placed, Reservation, Store, StoreError, Tenant};
 
@@ -126,7 +129,7 @@ pub enum CheckoutError {
     #[error("idempotency key `{0}` was used for a different request")]
     IdempotencyConflict(String),
     #[error("the order is blocked by {} violation(s)", .0.len())]
-    Blocked(Vec<Violation>),
+    Blocked(Vec<ViolationView>),
     #[error("no delivery option can fulfil this cart")]
     NotFulfillable,
     #[error("unknown delivery option `{0}`")]
@@ -164,14 +167,15 @@ pub struct QuoteView {
     pub request_id: String,
     pub currency: String,
     pub lines: Vec<LineView>,
+    /// What the cart-transform hook did before pricing: bundles expanded into their parts or
+    /// parts merged into bundles, with the lines each made and who asked for it.
+    pub transforms: Vec<TransformView>,
     /// Every adjustment with what it took off and the deployment that asked for it.
-    #[schema(value_type = Vec<Object>)]
-    pub adjustments: Vec<AppliedAdjustment<Source>>,
+    pub adjustments: Vec<AdjustmentView>,
     /// Any violation blocks an order.
-    #[schema(value_type = Vec<Object>)]
-    pub violations: Vec<Violation>,
-    #[schema(value_type = Vec<Object>)]
-    pub delivery_options: Vec<DeliveryOption>,
+    pub violations: Vec<ViolationView>,
+    /// The ways to deliver the cart; an order chooses one by code (the first by default).
+    pub delivery_options: Vec<DeliveryOptionView>,
     /// The payment methods offered for this cart, in order, under the names to show; an order
     /// names one by id.
     pub payment_methods: Vec<store::PaymentMethod>,
@@ -181,12 +185,13 @@ pub struct QuoteView {
     /// True when a fail-open hook failed and was skipped.
     pub degraded: bool,
     /// Each hook: which deployment ran, how it went and what it cost.
-    #[schema(value_type = Vec<Object>)]
-    pub trace: Vec<HookTrace>,
+    pub trace: Vec<HookTraceView>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// One line of the cart, priced: amounts in minor units of the quote's currency.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineView {
+    /// The line's index: what adjustments, violations and delivery assignments refer to.
     pub line: u32,
     pub sku: String,
     pub title: String,
@@ -321,25 +326,27 @@ impl Checkout {
             .collect();
         let id = format!("ord_{}", uuid::Uuid::now_v7().simple());
         let total = verified_total(&quote, &option)?;
-        let body = serde_json::json!({
-            "id": id,
-            "status": "placed",
-            "request_id": request_id,
-            "currency": quote.currency,
-            "customer": request.cart.customer,
-            "shipping_address": request.cart.shipping_address,
-            "lines": quote.lines,
-            "adjustments": quote.adjustments,
-            "delivery": option,
-            "payment_method": payment_method,
-            "totals": {
-                "subtotal": quote.totals.subtotal,
-                "discount": quote.totals.discount,
-                "delivery": option.cost.amount,
-                "total": total,
+        // Written from the type the API documents, so the stored order and its schema agree.
+        let body = serde_json::to_value(OrderBody {
+            id: id.clone(),
+            status: "placed".to_owned(),
+            request_id: request_id.to_owned(),
+            currency: quote.currency.clone(),
+            customer: request.cart.customer.clone(),
+            shipping_address: request.cart.shipping_address.clone(),
+            lines: quote.lines.clone(),
+            adjustments: quote.adjustments.clone(),
+            totals: OrderTotals {
+                subtotal: quote.totals.subtotal,
+                discount: quote.totals.discount,
+                delivery: option.cost,
+                total,
             },
-            "degraded": quote.degraded,
-        });
+            delivery: option,
+            payment_method,
+            degraded: quote.degraded,
+        })
+        .expect("an order serializes");
         let order = NewOrder {
             id,
             idempotency_key: idempotency_key.to_owned(),
@@ -367,20 +374,14 @@ impl Checkout {
     ) -> Result<(QuoteView, PricedCart, Vec<String>), CheckoutError> {
         check_request(request)?;
         let cart = self.cart(tenant, request).await?;
-        let payment_methods = (self.store.payment_methods(&tenant.id).await?)
-            .into_iter()
+        let (nodes, payment_methods) = self.store.nodes_and_payment_methods(&tenant.id).await?;
+        let nodes: Vec<FulfillmentNode> = nodes.into_iter().map(fulfillment_node).collect();
+        let payment_methods = (payment_methods.into_iter())
             .map(|m| mandi_sdk::PaymentMethod {
                 id: m.id,
                 name: m.name,
                 kind: m.kind,
             })
-            .collect();
-        let nodes: Vec<FulfillmentNode> = self
-            .store
-            .nodes(&tenant.id)
-            .await?
-            .into_iter()
-            .map(fulfillment_node)
             .collect();
         let hooks = self.deployments.for_tenant(&tenant.id).await?;
         let ctx = Context {
@@ -453,9 +454,18 @@ impl Checkout {
                     }
                 })
                 .collect(),
-            adjustments: quote.applied,
-            violations: quote.violations,
-            delivery_options: quote.delivery_options,
+            transforms: (quote.transforms.into_iter())
+                .map(TransformView::from)
+                .collect(),
+            adjustments: (quote.applied.into_iter())
+                .map(AdjustmentView::from)
+                .collect(),
+            violations: (quote.violations.into_iter())
+                .map(ViolationView::from)
+                .collect(),
+            delivery_options: (quote.delivery_options.into_iter())
+                .map(DeliveryOptionView::from)
+                .collect(),
             payment_methods: (quote.payment.offered.into_iter())
                 .map(|m| store::PaymentMethod {
                     id: m.id,
@@ -470,7 +480,7 @@ impl Checkout {
             },
             unknown_free_items: quote.unknown_free_items,
             degraded: quote.degraded,
-            trace: quote.trace,
+            trace: quote.trace.into_iter().map(HookTraceView::from).collect(),
         };
         Ok((view, quote.priced, quote.payment.hidden))
     }
@@ -564,7 +574,7 @@ impl Checkout {
 /// between zero and its subtotal, lines summing to the totals, nothing negative or out of
 /// range. The pipeline guarantees all of this; an order is money, so it is checked again
 /// before it is written.
-fn verified_total(quote: &QuoteView, option: &DeliveryOption) -> Result<i64, CheckoutError> {
+fn verified_total(quote: &QuoteView, option: &DeliveryOptionView) -> Result<i64, CheckoutError> {
     let wrong = |what: String| Err(CheckoutError::InconsistentTotals(what));
     let sum = |field: fn(&LineView) -> i64| {
         (quote.lines.iter()).try_fold(0i64, |sum, line| sum.checked_add(field(line)))
@@ -582,9 +592,9 @@ fn verified_total(quote: &QuoteView, option: &DeliveryOption) -> Result<i64, Che
     {
         return wrong("the lines do not sum to the totals".into());
     }
-    match totals.total.checked_add(option.cost.amount) {
-        Some(total) if total >= 0 && option.cost.amount >= 0 => Ok(total),
-        _ => wrong(format!("delivery cost {}", option.cost.amount)),
+    match totals.total.checked_add(option.cost) {
+        Some(total) if total >= 0 && option.cost >= 0 => Ok(total),
+        _ => wrong(format!("delivery cost {}", option.cost)),
     }
 }
 

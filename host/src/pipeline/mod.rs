@@ -15,6 +15,8 @@ mod deployments;
 mod history;
 mod payment;
 mod scheduler;
+mod transform;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,8 +24,8 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use mandi_sdk::{
-    Adjustment, AdjustmentKind, Cart, CartLine, Context, DeliveryOption, FulfillmentNode, Money,
-    PaymentMethod, PaymentOperation, PricedCart, PricingResult, Violation,
+    Adjustment, AdjustmentKind, Cart, CartLine, CartOperation, Context, DeliveryOption,
+    FulfillmentNode, Money, PaymentMethod, PaymentOperation, PricedCart, PricingResult, Violation,
 };
 use serde::Serialize;
 
@@ -38,6 +40,7 @@ pub use deployments::{ArtifactKey, DeploymentError, Deployments, parse_policy};
 pub use history::{RecordRuns, RunWriter};
 pub use payment::PaymentChoice;
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
+pub use transform::{AppliedTransform, Transformed, transformed};
 
 use crate::runtime::{
     CallSettings, CheckoutSandbox, Hook, HookFailure, HookRun, Limits, LogRecord, Plugin,
@@ -84,6 +87,12 @@ pub trait PluginInvoker: Send + Sync {
         cart: &PricedCart,
         methods: &[PaymentMethod],
     ) -> HookRun<Vec<PaymentOperation>>;
+    fn transform_cart(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &Cart,
+    ) -> HookRun<Vec<CartOperation>>;
 
     /// Memory the invoker holds while loaded (compiled code), for bounding the caches of it.
     fn code_bytes(&self) -> usize {
@@ -148,6 +157,15 @@ impl PluginInvoker for Deployed {
     ) -> HookRun<Vec<PaymentOperation>> {
         self.plugin
             .customize_payment(self.call(checkout), ctx, cart, methods)
+    }
+
+    fn transform_cart(
+        &self,
+        checkout: &CheckoutSandbox,
+        ctx: &Context,
+        cart: &Cart,
+    ) -> HookRun<Vec<CartOperation>> {
+        self.plugin.transform_cart(self.call(checkout), ctx, cart)
     }
 
     fn code_bytes(&self) -> usize {
@@ -316,6 +334,8 @@ pub struct Quote {
     pub violations: Vec<Violation>,
     pub delivery_options: Vec<DeliveryOption>,
     pub payment: PaymentChoice,
+    /// What the cart-transform hook did to the cart before pricing.
+    pub transforms: Vec<AppliedTransform<Source>>,
     pub trace: Vec<HookTrace>,
     /// True when a fail-open hook failed and was skipped.
     pub degraded: bool,
@@ -363,6 +383,31 @@ pub fn quote(
         degraded: false,
     };
 
+    // Bundles first: pricing and everything after see the transformed cart. Applying the
+    // operations (catalog look-ups, guardrails) is part of the call, like pricing's below.
+    let transform = run.hook(
+        Hook::CartTransform,
+        hooks.get(Hook::CartTransform),
+        || json_digest(&cart),
+        |inv, _| {
+            inv.transform_cart(&checkout, ctx, cart)
+                .and_then(|operations| transformed(cart, operations, catalog))
+        },
+    )?;
+    let (transformed_cart, bundle_discounts, transforms) = match transform {
+        Some((t, source)) => (
+            Some(t.cart),
+            (t.discounts.into_iter())
+                .map(|d| (d, source.clone()))
+                .collect(),
+            (t.applied.into_iter())
+                .map(|a| a.attributed(&source))
+                .collect(),
+        ),
+        None => (None, Vec::new(), Vec::new()),
+    };
+    let cart = transformed_cart.as_ref().unwrap_or(cart);
+
     // The pricing hook's output is only good if the platform can apply it: free items within
     // the cart limits and amounts that stay in range. Checked as part of the call, so a bad
     // output is that hook's `invalid-output` under its failure policy and breaker.
@@ -370,19 +415,16 @@ pub fn quote(
         Hook::Pricing,
         hooks.get(Hook::Pricing),
         || json_digest(&cart),
-        |inv| {
+        |inv, source| {
             inv.price(&checkout, ctx, cart)
-                .and_then(|result| priced(cart, result, catalog))
+                .and_then(|result| priced(cart, &bundle_discounts, result, source, catalog))
         },
     )?;
     let (pricing, unknown_free_items) = match pricing {
-        Some((priced, source)) => (
-            priced.pricing.attributed(&source),
-            priced.unknown_free_items,
-        ),
+        Some((priced, _)) => (priced.pricing, priced.unknown_free_items),
         None => {
-            let catalog_prices = apply(cart, &[]).map_err(|overflow| {
-                // Unreachable for a cart within the limits checked above.
+            let catalog_prices = apply(cart, &bundle_discounts).map_err(|overflow| {
+                // Unreachable: a cart within the limits, and bundle discounts within its lines.
                 CartOutOfLimits(overflow.to_string())
             })?;
             (catalog_prices, Vec::new())
@@ -395,7 +437,7 @@ pub fn quote(
             Hook::Validation,
             hooks.get(Hook::Validation),
             || json_digest(&priced),
-            |inv| inv.validate(&checkout, ctx, &priced),
+            |inv, _| inv.validate(&checkout, ctx, &priced),
         )?
         .map(|(v, _)| v)
         .unwrap_or_default();
@@ -408,7 +450,7 @@ pub fn quote(
             Hook::Fulfillment,
             hooks.get(Hook::Fulfillment),
             || json_digest(&(&priced, &nodes, &defaults)),
-            |inv| {
+            |inv, _| {
                 inv.fulfill(&checkout, ctx, &priced, &nodes, &defaults)
                     .and_then(|options| chargeable(&priced, options))
             },
@@ -423,7 +465,7 @@ pub fn quote(
             Hook::Payment,
             hooks.get(Hook::Payment).filter(|_| !methods.is_empty()),
             || json_digest(&(&priced, methods)),
-            |inv| inv.customize_payment(&checkout, ctx, &priced, methods),
+            |inv, _| inv.customize_payment(&checkout, ctx, &priced, methods),
         )?
         .map(|(operations, _)| PaymentChoice::apply(methods, &operations))
         .unwrap_or_else(|| PaymentChoice::all(methods));
@@ -435,19 +477,27 @@ pub fn quote(
         violations,
         delivery_options,
         payment,
+        transforms,
         degraded: run.degraded,
         trace: run.trace,
     })
 }
 
-/// A pricing hook's output applied to the cart, not yet attributed to its deployment.
+/// A pricing hook's output applied to the cart, with the cart transform's bundle discounts.
 struct Priced {
-    pricing: Pricing<()>,
+    pricing: Pricing<Source>,
     unknown_free_items: Vec<String>,
 }
 
-/// Adds the free items (at catalog price, overridden to zero) and applies the adjustments.
-fn priced(cart: &Cart, result: PricingResult, catalog: Catalog<'_>) -> Result<Priced, HookFailure> {
+/// Adds the free items (at catalog price, overridden to zero) and applies the adjustments:
+/// the bundle discounts already attributed, then the pricing hook's, attributed to `source`.
+fn priced(
+    cart: &Cart,
+    bundle_discounts: &[(Adjustment, Source)],
+    result: PricingResult,
+    source: &Source,
+    catalog: Catalog<'_>,
+) -> Result<Priced, HookFailure> {
     let invalid = |message: String| HookFailure::InvalidOutput { message };
     let lines = cart.lines.len() + result.free_items.len();
     if lines > MAX_LINES {
@@ -464,8 +514,9 @@ fn priced(cart: &Cart, result: PricingResult, catalog: Catalog<'_>) -> Result<Pr
             item.sku, item.quantity
         )));
     }
-    let mut adjustments: Vec<(Adjustment, ())> =
-        result.adjustments.into_iter().map(|a| (a, ())).collect();
+    let mut adjustments: Vec<(Adjustment, Source)> = (bundle_discounts.iter().cloned())
+        .chain(result.adjustments.into_iter().map(|a| (a, source.clone())))
+        .collect();
     let mut cart_with_free = cart.clone();
     let mut unknown_free_items = Vec::new();
     if !result.free_items.is_empty() {
@@ -492,7 +543,7 @@ fn priced(cart: &Cart, result: PricingResult, catalog: Catalog<'_>) -> Result<Pr
                 item.code,
                 item.message,
             );
-            adjustments.push((free, ()));
+            adjustments.push((free, source.clone()));
         }
     }
     unknown_free_items.sort();
@@ -574,7 +625,7 @@ impl Run<'_> {
         hook: Hook,
         deployment: Option<&HookDeployment>,
         digest: impl FnOnce() -> String,
-        call: impl FnOnce(&dyn PluginInvoker) -> HookRun<T>,
+        call: impl FnOnce(&dyn PluginInvoker, &Source) -> HookRun<T>,
     ) -> Result<Option<(T, Source)>, Box<HookFailed>> {
         let Some(deployment) = deployment else {
             self.trace.push(HookTrace {
@@ -614,7 +665,7 @@ impl Run<'_> {
                 )
             }
             Ok(()) => {
-                let run = call(deployment.invoker.as_ref());
+                let run = call(deployment.invoker.as_ref(), &deployment.source);
                 let faulted = run.output().err().is_some_and(HookFailure::is_fault);
                 deployment.breaker.record(Instant::now(), !faulted);
                 let (duration, fuel_used) = (run.stats.duration, run.stats.fuel_used);

@@ -15,6 +15,7 @@ struct Fake {
     validation: Option<Result<Vec<Violation>, HookFailure>>,
     fulfillment: Option<Result<Vec<DeliveryOption>, HookFailure>>,
     payment: Option<Result<Vec<PaymentOperation>, HookFailure>>,
+    transform: Option<Result<Vec<CartOperation>, HookFailure>>,
     validated_total: Mutex<Option<i64>>,
     /// The nodes fulfillment was given.
     fulfilled_nodes: Mutex<Vec<FulfillmentNode>>,
@@ -78,6 +79,15 @@ impl PluginInvoker for Fake {
         _: &[PaymentMethod],
     ) -> HookRun<Vec<PaymentOperation>> {
         run(self.payment.clone())
+    }
+
+    fn transform_cart(
+        &self,
+        _: &CheckoutSandbox,
+        _: &Context,
+        _: &Cart,
+    ) -> HookRun<Vec<CartOperation>> {
+        run(self.transform.clone())
     }
 }
 
@@ -213,7 +223,7 @@ fn adjustments_are_applied_attributed_and_seen_by_validation() {
     assert_eq!(quote.applied[0].source, source());
     assert_eq!(*fake.validated_total.lock().expect("lock"), Some(1_800));
     let outcomes: Vec<_> = quote.trace.iter().map(|t| t.outcome).collect();
-    assert_eq!(outcomes, ["ok", "ok", "default", "default"]);
+    assert_eq!(outcomes, ["default", "ok", "ok", "default", "default"]);
 }
 
 #[test]
@@ -256,8 +266,8 @@ fn fail_open_skips_the_hook_and_marks_the_quote_degraded() {
     let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("quotes");
     assert!(quote.degraded);
     assert_eq!(quote.priced.total, Money::inr(2_000), "priced at catalog");
-    assert_eq!(quote.trace[0].outcome, "skipped");
-    assert_eq!(quote.trace[0].error, Some(plugin_error()));
+    assert_eq!(quote.trace[1].outcome, "skipped");
+    assert_eq!(quote.trace[1].error, Some(plugin_error()));
 }
 
 #[test]
@@ -278,7 +288,7 @@ fn fail_closed_rejects_the_checkout_with_the_failure() {
         "validation hook of deployment dep-7 failed: exceeded its 50 ms deadline"
     );
     let outcomes: Vec<_> = err.trace.iter().map(|t| t.outcome).collect();
-    assert_eq!(outcomes, ["ok", "failed"]);
+    assert_eq!(outcomes, ["default", "ok", "failed"]);
 }
 
 #[test]
@@ -318,7 +328,7 @@ fn a_repeatedly_faulting_deployment_is_not_called_until_its_breaker_cools_down()
         .map(|_| {
             let quote = quote(&ctx(), &cart(), &input(), &hooks, &no_catalog).expect("fail-open");
             assert!(quote.degraded);
-            quote.trace[0]
+            quote.trace[1]
                 .error
                 .as_ref()
                 .map_or("none", HookFailure::kind)

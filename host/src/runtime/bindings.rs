@@ -502,7 +502,7 @@ pub(super) mod v0_2 {
         ownership: Borrowing { duplicate_if_necessary: true },
     });
 
-    use exports::mandi::commerce::{fulfillment, payment, pricing, validation};
+    use exports::mandi::commerce::{cart_transform, fulfillment, payment, pricing, validation};
     use mandi::commerce::host as wit_host;
     use mandi::commerce::types as wit;
 
@@ -559,12 +559,57 @@ pub(super) mod v0_2 {
             .map_err(Into::into))
     }
 
+    /// Calls the cart-transform export.
+    pub(super) fn transform_cart(
+        ix: &cart_transform::GuestIndices,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        ctx: &c::Context,
+        cart: &c::Cart,
+    ) -> GuestResult<Vec<c::CartOperation>> {
+        let guest = ix.load(&mut *store, instance)?;
+        let result = with_cart(cart, |cart| {
+            guest.call_transform(&mut *store, ctx.into(), cart)
+        })?;
+        let parts = |parts: Vec<cart_transform::BundlePart>| {
+            parts
+                .into_iter()
+                .map(|p| c::BundlePart {
+                    sku: p.sku,
+                    quantity: p.quantity,
+                })
+                .collect()
+        };
+        Ok(result
+            .map(|ops| {
+                ops.into_iter()
+                    .map(|op| match op {
+                        cart_transform::CartOperation::Expand(x) => c::CartOperation::Expand {
+                            line: x.line,
+                            parts: parts(x.parts),
+                            code: x.code,
+                            message: x.message,
+                        },
+                        cart_transform::CartOperation::Merge(x) => c::CartOperation::Merge {
+                            parts: parts(x.parts),
+                            bundle_sku: x.bundle_sku,
+                            quantity: x.quantity,
+                            code: x.code,
+                            message: x.message,
+                        },
+                    })
+                    .collect()
+            })
+            .map_err(Into::into))
+    }
+
     /// The hooks a 0.2.0 component exports.
     pub(crate) struct Hooks {
         pub(super) pricing: Option<pricing::GuestIndices>,
         pub(super) validation: Option<validation::GuestIndices>,
         pub(super) fulfillment: Option<fulfillment::GuestIndices>,
         pub(super) payment: Option<payment::GuestIndices>,
+        pub(super) cart_transform: Option<cart_transform::GuestIndices>,
     }
 
     impl Hooks {
@@ -582,6 +627,9 @@ pub(super) mod v0_2 {
                 })?,
                 payment: indices(Hook::Payment, has(Hook::Payment), || {
                     payment::GuestIndices::new(pre)
+                })?,
+                cart_transform: indices(Hook::CartTransform, has(Hook::CartTransform), || {
+                    cart_transform::GuestIndices::new(pre)
                 })?,
             })
         }
@@ -601,6 +649,9 @@ pub(super) mod v0_2 {
                 ix.load(&mut *store, instance).map(drop)
             })?;
             check(Hook::Payment, &self.payment, |ix| {
+                ix.load(&mut *store, instance).map(drop)
+            })?;
+            check(Hook::CartTransform, &self.cart_transform, |ix| {
                 ix.load(&mut *store, instance).map(drop)
             })
         }
@@ -754,6 +805,22 @@ impl GuestHooks {
                 payment: Some(ix), ..
             }) => v0_2::customize_payment(ix, store, instance, ctx, cart, methods),
             _ => missing(Hook::Payment),
+        }
+    }
+
+    pub(super) fn transform_cart(
+        &self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        ctx: &c::Context,
+        cart: &c::Cart,
+    ) -> GuestResult<Vec<c::CartOperation>> {
+        match self {
+            Self::V0_2(v0_2::Hooks {
+                cart_transform: Some(ix),
+                ..
+            }) => v0_2::transform_cart(ix, store, instance, ctx, cart),
+            _ => missing(Hook::CartTransform),
         }
     }
 }

@@ -109,6 +109,65 @@ pub(crate) fn check_delivery_options(
     Ok(())
 }
 
+/// Operations name lines that exist (each expanded at most once), parts with units, text of
+/// sane length. What needs the catalog (are the skus real, are there enough units to merge)
+/// is checked when the pipeline applies them.
+pub(crate) fn check_cart_operations(operations: &[m::CartOperation], cart: &Cart) -> Check {
+    let mut expanded = vec![false; cart.lines.len()];
+    for (i, op) in operations.iter().enumerate() {
+        let (parts, code, message) = match op {
+            m::CartOperation::Expand {
+                parts,
+                code,
+                message,
+                ..
+            }
+            | m::CartOperation::Merge {
+                parts,
+                code,
+                message,
+                ..
+            } => (parts, code, message),
+        };
+        let at = format!("cart operation {i} ({code})");
+        check_text(&at, "code", code, true)?;
+        check_text(&at, "message", message, false)?;
+        if parts.is_empty() {
+            return Err(format!("{at}: a bundle has at least one part"));
+        }
+        for (j, part) in parts.iter().enumerate() {
+            check_text(&at, "part sku", &part.sku, true)?;
+            if part.quantity == 0 {
+                return Err(format!("{at}: part {j} ({}) has no units", part.sku));
+            }
+            if parts[..j].iter().any(|p| p.sku == part.sku) {
+                return Err(format!("{at}: part {} is listed twice", part.sku));
+            }
+        }
+        match op {
+            m::CartOperation::Expand { line, .. } => {
+                check_line(&at, *line, cart.lines.len())?;
+                let done = &mut expanded[*line as usize];
+                if *done {
+                    return Err(format!("{at}: line {line} is expanded more than once"));
+                }
+                *done = true;
+            }
+            m::CartOperation::Merge {
+                bundle_sku,
+                quantity,
+                ..
+            } => {
+                check_text(&at, "bundle sku", bundle_sku, true)?;
+                if *quantity == 0 {
+                    return Err(format!("{at}: a merge makes at least one bundle"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every operation names a method the hook was offered; a name is shown to shoppers, so it is
 /// text of sane length; a position is within the list.
 pub(crate) fn check_payment_operations(
@@ -297,6 +356,7 @@ record_wire_size! {
     m::Customer { id, segment, tags }
     m::Address { line1, pincode, city, state, subdivision, country }
     m::PaymentMethod { id, name, kind }
+    m::BundlePart { sku, quantity }
     Cart { currency, lines, customer, shipping_address, coupon_codes, attributes }
     m::Context { tenant_id, request_id, now_unix_ms, time_zone, utc_offset_minutes }
     m::Adjustment { target, kind, code, message }
@@ -309,6 +369,32 @@ record_wire_size! {
     m::LineAssignment { line, node_id }
     DeliveryOption { code, method, assignments, cost, eta_minutes, label }
     Violation { code, message, line }
+}
+
+impl WireSize for m::CartOperation {
+    fn wire_size(&self) -> usize {
+        match self {
+            m::CartOperation::Expand {
+                line,
+                parts,
+                code,
+                message,
+            } => line.wire_size() + parts.wire_size() + code.wire_size() + message.wire_size(),
+            m::CartOperation::Merge {
+                parts,
+                bundle_sku,
+                quantity,
+                code,
+                message,
+            } => {
+                parts.wire_size()
+                    + bundle_sku.wire_size()
+                    + quantity.wire_size()
+                    + code.wire_size()
+                    + message.wire_size()
+            }
+        }
+    }
 }
 
 impl WireSize for m::PaymentOperation {

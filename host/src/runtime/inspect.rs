@@ -61,8 +61,9 @@ impl PartialEq<&str> for Contract {
 
 /// One of the checkout pipeline's extension points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Hook {
+    CartTransform,
     Pricing,
     Validation,
     Fulfillment,
@@ -71,7 +72,8 @@ pub enum Hook {
 
 impl Hook {
     /// Every hook, in the order a checkout runs them.
-    pub const ALL: [Hook; 4] = [
+    pub const ALL: [Hook; 5] = [
+        Hook::CartTransform,
         Hook::Pricing,
         Hook::Validation,
         Hook::Fulfillment,
@@ -84,6 +86,7 @@ impl Hook {
             Hook::Validation => "validation",
             Hook::Fulfillment => "fulfillment",
             Hook::Payment => "payment",
+            Hook::CartTransform => "cart-transform",
         }
     }
 
@@ -98,7 +101,7 @@ impl Hook {
     pub fn since(self) -> Contract {
         match self {
             Hook::Pricing | Hook::Validation | Hook::Fulfillment => Contract::V0_1,
-            Hook::Payment => Contract::V0_2,
+            Hook::Payment | Hook::CartTransform => Contract::V0_2,
         }
     }
 

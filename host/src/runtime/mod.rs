@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mandi_sdk::{
-    Cart, Context, DeliveryOption, FulfillmentNode, PaymentMethod, PaymentOperation, PricedCart,
-    PricingResult, Violation,
+    Cart, CartOperation, Context, DeliveryOption, FulfillmentNode, PaymentMethod, PaymentOperation,
+    PricedCart, PricingResult, Violation,
 };
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, Linker};
@@ -570,6 +570,27 @@ impl Plugin {
                 (self.inner.hooks).fulfill(store, instance, ctx, cart, nodes, defaults)
             },
             |out| guard::check_delivery_options(out, cart, nodes),
+        )
+    }
+
+    /// Runs the cart-transform hook (see [`price`](Self::price) on missing hooks): bundles to
+    /// expand into their parts, or parts to merge into bundles, before pricing.
+    pub fn transform_cart(
+        &self,
+        call: CallSettings<'_>,
+        ctx: &Context,
+        cart: &Cart,
+    ) -> HookRun<Vec<CartOperation>> {
+        let input = InputCheck {
+            size: ctx.wire_size() + cart.wire_size(),
+            currencies: guard::check_input_currency(cart, None, &[]),
+        };
+        self.run(
+            call,
+            ctx,
+            input,
+            |store, instance| (self.inner.hooks).transform_cart(store, instance, ctx, cart),
+            |out| guard::check_cart_operations(out, cart),
         )
     }
 

@@ -5,7 +5,10 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Result, Store, Tx, from_json, json, take_numbers};
+use super::plugins::RolledBack;
+use super::{
+    Backend, DeploymentRecord, PluginRecord, Result, Store, Tx, from_json, json, take_numbers,
+};
 
 /// An event about to be written with its change.
 #[derive(Debug, Clone)]
@@ -28,10 +31,33 @@ pub struct EventRecord {
     /// Unique id, stable across redeliveries.
     pub id: String,
     pub tenant_id: String,
+    /// `order.placed`, `plugin.uploaded`, `plugin.deployed` or `plugin.rolled-back`.
     pub kind: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = event_payload)]
     pub payload: serde_json::Value,
     pub created_at: i64,
+}
+
+/// An event's payload: its shape follows its kind.
+fn event_payload() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::OneOfBuilder;
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    let named = |name: &str| RefOr::Ref(Ref::from_schema_name(name));
+    OneOfBuilder::new()
+        .description(Some(
+            "By kind: `order.placed` carries the order as placed, `plugin.uploaded` the plugin, \
+             `plugin.deployed` the deployment, `plugin.rolled-back` the deployment rolled back \
+             and the one active again",
+        ))
+        // The order is the API's document (`OrderBody`); the store keeps it as the JSON it was
+        // given, so it is named here rather than typed.
+        .item(named("OrderBody"))
+        .item(named(&PluginRecord::name()))
+        .item(named(&DeploymentRecord::name()))
+        .item(RolledBack::schema())
+        .into()
 }
 
 pub(super) async fn insert_event(tx: &mut Tx, tenant: &str, event: &NewEvent) -> Result<()> {

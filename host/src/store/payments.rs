@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{Result, Store};
+use super::{Result, Store, Tx};
 
 /// A way to pay that the tenant offers, as configured through the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -21,22 +21,9 @@ impl Store {
     /// The tenant's payment methods, in their order.
     pub async fn payment_methods(&self, tenant: &str) -> Result<Vec<PaymentMethod>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
-        let rows = sqlx::query(
-            "SELECT id, name, kind FROM payment_methods WHERE tenant_id = $1 ORDER BY position",
-        )
-        .bind(tenant)
-        .fetch_all(&mut *tx)
-        .await?;
+        let methods = payment_methods_in(&mut tx, tenant).await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PaymentMethod {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    kind: r.try_get("kind")?,
-                })
-            })
-            .collect()
+        Ok(methods)
     }
 
     /// Replaces the tenant's payment methods with `methods`, in this order, all or none.
@@ -62,4 +49,22 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+pub(super) async fn payment_methods_in(tx: &mut Tx, tenant: &str) -> Result<Vec<PaymentMethod>> {
+    let rows = sqlx::query(
+        "SELECT id, name, kind FROM payment_methods WHERE tenant_id = $1 ORDER BY position",
+    )
+    .bind(tenant)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PaymentMethod {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                kind: r.try_get("kind")?,
+            })
+        })
+        .collect()
 }

@@ -60,17 +60,41 @@ pub struct DeploymentRecord {
     pub id: String,
     pub hook: String,
     pub plugin_digest: String,
-    #[schema(value_type = Object)]
+    /// The JSON object the plugin reads as its config.
+    #[schema(schema_with = config_schema)]
     pub config: serde_json::Value,
     /// `fail-closed` or `fail-open`.
     pub failure_policy: String,
     /// Per-call limits (any subset of the runtime's limit fields).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::runtime::Limits)]
     pub limits: serde_json::Value,
     pub status: DeploymentStatus,
     /// Position in this hook's history, from 1.
     pub version: i64,
     pub created_at: i64,
+}
+
+/// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
+fn config_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::Schema;
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(true)))
+        .description(Some(
+            "The JSON object the plugin reads as its config: any fields, which only the plugin \
+             gives a meaning.",
+        ))
+        .into()
+}
+
+/// What a `plugin.rolled-back` event carries.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RolledBack {
+    /// The deployment that was rolled back.
+    pub rolled_back: String,
+    /// The deployment active again.
+    pub deployment: DeploymentRecord,
 }
 
 impl Store {
@@ -251,7 +275,11 @@ impl Store {
         let record = deployment_where(&mut tx, tenant, &previous_id).await?;
         let event = NewEvent {
             kind: "plugin.rolled-back",
-            payload: serde_json::json!({ "rolled_back": active_id, "deployment": record }),
+            payload: serde_json::to_value(RolledBack {
+                rolled_back: active_id,
+                deployment: record.clone(),
+            })
+            .expect("plain data"),
         };
         insert_event(&mut tx, tenant, &event).await?;
         self.notify_deployment(&mut tx, tenant).await?;

@@ -33,10 +33,54 @@ pub struct RunRecord {
     /// SHA-256 of the hook's input, to find identical calls and replay them.
     pub input_digest: String,
     /// What the plugin logged, capped by its log limit.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<RunLog>)]
     pub logs: serde_json::Value,
     pub logs_truncated: bool,
     pub created_at: i64,
+}
+
+/// One line a plugin logged (through `host.log`, or printed), as run history keeps it.
+#[derive(Debug, utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the stored JSON in the OpenAPI document only"
+)]
+pub struct RunLog {
+    pub level: RunLogLevel,
+    pub message: String,
+    /// The structured fields logged with it, as `[key, value]` pairs; absent when none.
+    #[schema(required = false, schema_with = log_fields)]
+    pub fields: Vec<(String, String)>,
+}
+
+/// How severe a logged line is.
+#[derive(Debug, utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the stored JSON in the OpenAPI document only"
+)]
+#[schema(rename_all = "lowercase")]
+pub enum RunLogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// `[["key", "value"], ...]`: a pair is an array of two strings, as the runtime writes it.
+fn log_fields() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let pair = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new()
+        .items(pair)
+        .description(Some(
+            "The structured fields logged with it, as `[key, value]` pairs; absent when none",
+        ))
+        .build()
 }
 
 /// Which runs to list; every field narrows the result.

@@ -61,6 +61,21 @@ pub mod payment_world {
     });
 }
 
+pub mod cart_transform_world {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "mandi:commerce/cart-transform-plugin@0.2.0",
+        pub_export_macro: true,
+        export_macro_name: "export_cart_transform",
+        default_bindings_module: "mandi_sdk::__private::bindings::cart_transform_world",
+        runtime_path: "mandi_sdk::__private::bindings::rt",
+        with: {
+            "mandi:commerce/types@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::types,
+            "mandi:commerce/host@0.2.0": crate::__private::bindings::pricing_world::mandi::commerce::host,
+        },
+    });
+}
+
 pub use wit_bindgen::rt;
 
 pub(crate) use pricing_world::exports::mandi::commerce::pricing as wit_pricing;

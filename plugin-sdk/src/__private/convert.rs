@@ -2,6 +2,7 @@
 //! amount is minor units of the cart's currency; the SDK hands plugins `Money` values with that
 //! currency attached, and on the way out refuses amounts in any other currency.
 
+use super::bindings::cart_transform_world::exports::mandi::commerce::cart_transform as wit_transform;
 use super::bindings::payment_world::exports::mandi::commerce::payment as wit_payment;
 use super::bindings::{wit, wit_pricing};
 use crate::{Money, Percent, PluginError};
@@ -274,6 +275,45 @@ pub(crate) fn payment_operation_out(op: crate::PaymentOperation) -> wit_payment:
         crate::PaymentOperation::Move { id, index } => {
             wit_payment::PaymentOperation::Move(wit_payment::MoveTo { id, index })
         }
+    }
+}
+
+fn bundle_parts(parts: Vec<crate::BundlePart>) -> Vec<wit_transform::BundlePart> {
+    parts
+        .into_iter()
+        .map(|p| wit_transform::BundlePart {
+            sku: p.sku,
+            quantity: p.quantity,
+        })
+        .collect()
+}
+
+pub(crate) fn cart_operation_out(op: crate::CartOperation) -> wit_transform::CartOperation {
+    match op {
+        crate::CartOperation::Expand {
+            line,
+            parts,
+            code,
+            message,
+        } => wit_transform::CartOperation::Expand(wit_transform::Expand {
+            line,
+            parts: bundle_parts(parts),
+            code,
+            message,
+        }),
+        crate::CartOperation::Merge {
+            parts,
+            bundle_sku,
+            quantity,
+            code,
+            message,
+        } => wit_transform::CartOperation::Merge(wit_transform::Merge {
+            parts: bundle_parts(parts),
+            bundle_sku,
+            quantity,
+            code,
+            message,
+        }),
     }
 }
 

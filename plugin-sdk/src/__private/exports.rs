@@ -1,7 +1,9 @@
 //! Every type that implements an SDK hook trait implements the matching generated `Guest`
 //! trait, so `export_plugin!` can hand the plugin's own type straight to wit-bindgen.
 
-use super::bindings::{fulfillment_world, payment_world, validation_world, wit, wit_pricing};
+use super::bindings::{
+    cart_transform_world, fulfillment_world, payment_world, validation_world, wit, wit_pricing,
+};
 use super::{convert, enter_hook};
 
 impl<T: crate::Pricing> wit_pricing::Guest for T {
@@ -73,6 +75,23 @@ impl<T: crate::Payment> payment_world::exports::mandi::commerce::payment::Guest 
                     .map(convert::payment_operation_out)
                     .collect()
             })
+            .map_err(Into::into)
+    }
+}
+
+impl<T: crate::CartTransform> cart_transform_world::exports::mandi::commerce::cart_transform::Guest
+    for T
+{
+    fn transform(
+        ctx: wit::Context,
+        cart: wit::Cart,
+    ) -> Result<
+        Vec<cart_transform_world::exports::mandi::commerce::cart_transform::CartOperation>,
+        wit::PluginError,
+    > {
+        enter_hook();
+        T::transform(&ctx.into(), &convert::cart(cart))
+            .map(|ops| ops.into_iter().map(convert::cart_operation_out).collect())
             .map_err(Into::into)
     }
 }

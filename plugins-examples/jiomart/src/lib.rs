@@ -1,5 +1,8 @@
 //! JioMart: groceries in bulk.
 //!
+//! - **Cart transform**: a combo pack (a catalog product whose `bundle` attribute lists its
+//!   parts, `SKU:units,SKU:units`) is expanded into its parts, so they are priced, discounted
+//!   and shipped as the goods they are; the combo's price is kept (`COMBO`).
 //! - **Pricing**: volume discounts per category — the more units of a staple on one line, the
 //!   bigger the line's percent off (`BULK-STAPLES-10` is 10% off staples).
 //! - **Validation**: one line may hold at most `max_units_per_line` units (`QTY-CAP`), so a
@@ -294,7 +297,36 @@ fn delivery_fee(cart: &PricedCart, delivery: &Delivery) -> Money {
     Money::new(i64::from(fee), cart.cart.currency.clone())
 }
 
-mandi_sdk::export_plugin!(Jiomart: pricing, validation, fulfillment);
+impl CartTransform for Jiomart {
+    fn transform(_: &Context, cart: &Cart) -> Result<Vec<CartOperation>> {
+        let combos = cart.indexed_lines().filter_map(|(index, line)| {
+            let parts = line.product.attribute("bundle")?;
+            Some(combo_parts(parts).map(|parts| CartOperation::Expand {
+                line: index,
+                parts,
+                code: "COMBO".into(),
+                message: format!("{} at its combo price", line.display_name()),
+            }))
+        });
+        combos.collect()
+    }
+}
+
+/// `RICE-5KG:1,ATTA-10KG:2` -> the parts of one combo.
+fn combo_parts(text: &str) -> Result<Vec<BundlePart>> {
+    let part = |item: &str| {
+        let (sku, units) = item.trim().split_once(':')?;
+        Some(BundlePart::new(sku.trim(), units.trim().parse().ok()?))
+    };
+    (text.split(',').map(part).collect::<Option<Vec<_>>>()).ok_or_else(|| {
+        PluginError::new(
+            "invalid-bundle",
+            format!("bundle `{text}` is not SKU:units,SKU:units"),
+        )
+    })
+}
+
+mandi_sdk::export_plugin!(Jiomart: cart_transform, pricing, validation, fulfillment);
 
 #[cfg(test)]
 mod tests;

@@ -549,3 +549,42 @@ fn bulk_order_sample() {
         "no single node stocks the whole order; splitting into 2 shipments"
     );
 }
+
+#[test]
+fn a_combo_pack_is_expanded_into_its_parts() {
+    let combo = line("COMBO-STAPLES", 2, 99_900)
+        .category("staples")
+        .attribute("bundle", "RICE-BASMATI-5KG:1, ATTA-WHOLEWHEAT-10KG:2");
+    let cart = CartBuilder::inr()
+        .line(line("DETERGENT-2KG", 1, 38_900))
+        .line(combo)
+        .build();
+    let ops = Harness::new().transform_cart::<Jiomart>(&cart).unwrap();
+    assert_eq!(
+        ops,
+        [CartOperation::Expand {
+            line: 1,
+            parts: vec![
+                BundlePart::new("RICE-BASMATI-5KG", 1),
+                BundlePart::new("ATTA-WHOLEWHEAT-10KG", 2)
+            ],
+            code: "COMBO".into(),
+            message: "COMBO-STAPLES at its combo price".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_malformed_bundle_is_a_plugin_error_and_plain_lines_are_left_alone() {
+    let broken = line("COMBO-X", 1, 10_000).attribute("bundle", "RICE-BASMATI-5KG");
+    let cart = CartBuilder::inr().line(broken).build();
+    let err = Harness::new().transform_cart::<Jiomart>(&cart).unwrap_err();
+    assert_eq!(err.code, "invalid-bundle");
+    let plain = CartBuilder::inr()
+        .line(line("RICE-BASMATI-5KG", 1, 64_900))
+        .build();
+    assert_eq!(
+        Harness::new().transform_cart::<Jiomart>(&plain).unwrap(),
+        []
+    );
+}

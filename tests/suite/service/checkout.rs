@@ -37,7 +37,7 @@ async fn the_same_cart_is_quoted_by_each_tenants_own_plugins() {
         .iter()
         .map(|t| &t["outcome"])
         .collect();
-    assert_eq!(outcomes, [&json!("default"); 4]);
+    assert_eq!(outcomes, [&json!("default"); 5]);
 
     // jiomart: bulk discounts on staples and household, its own delivery.
     let quote = svc.post("/v1/quotes", &jiomart, request.clone()).await;

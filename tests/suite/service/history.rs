@@ -40,8 +40,8 @@ async fn a_plugin_writing_nul_keeps_its_own_and_other_tenants_history() {
         assert_eq!(b.status, StatusCode::OK, "{b:?}");
         assert_eq!(b.body["degraded"], true, "{b:?}");
     }
-    // jiomart runs three hooks per quote, evil one.
-    eventually(|| async { runs_of(&svc, &good).await.len() == 3 * ROUNDS }).await;
+    // jiomart runs four hooks per quote, evil one.
+    eventually(|| async { runs_of(&svc, &good).await.len() == 4 * ROUNDS }).await;
     eventually(|| async { runs_of(&svc, &evil).await.len() == ROUNDS }).await;
     for run in runs_of(&svc, &evil).await {
         assert_eq!(run["error_kind"], "plugin-error", "{run}");

@@ -46,6 +46,7 @@ async fn snapshot(svc: &TestService, key: &str) -> Vec<Value> {
         ("/admin/tenants/shop/deployments", ADMIN),
         ("/v1/products?limit=1000", key),
         ("/v1/nodes", key),
+        ("/v1/payment-methods", key),
         ("/v1/orders?limit=200", key),
     ] {
         let reply = svc.get(path, caller).await;
@@ -115,6 +116,7 @@ async fn hostile_input_at_every_endpoint_is_refused_cleanly_or_stored_faithfully
     cart["customer"] = json!({ "id": "c1", "segment": "gold", "tags": ["vip"] });
     cart["coupon_codes"] = json!(["SAVE10"]);
     cart["attributes"] = json!({ "note": "n" });
+    cart["shipping_address"]["subdivision"] = json!("IN-MH");
     let bodies: Vec<(Method, String, String, Value)> = vec![
         (
             Method::POST,
@@ -155,6 +157,13 @@ async fn hostile_input_at_every_endpoint_is_refused_cleanly_or_stored_faithfully
         ),
         (Method::POST, "/v1/quotes".into(), key.clone(), cart.clone()),
         (Method::POST, "/v1/orders".into(), key.clone(), cart.clone()),
+        // Last: once the tenant has payment methods, its orders must name one.
+        (
+            Method::PUT,
+            "/v1/payment-methods".into(),
+            key.clone(),
+            json!({ "payment_methods": [{ "id": "upi", "name": "UPI", "kind": "upi" }] }),
+        ),
     ];
     let mut requests = 0;
     let mut refused = 0;
@@ -332,6 +341,11 @@ async fn stored_as_sent(svc: &TestService, key: &str, path: &str, body: &Value) 
         "/v1/products" => ("products", body["products"][0].clone()),
         "/v1/nodes/HN1" => ("nodes", body.clone()),
         "/v1/nodes" => ("nodes", body["nodes"][0].clone()),
+        "/v1/payment-methods" => {
+            let read = svc.get(path, key).await.body;
+            assert_eq!(read, *body, "{path}: stored is not what was sent");
+            return;
+        }
         _ => return,
     };
     if !sent.is_object() {

@@ -68,10 +68,10 @@ async fn a_tenants_event_and_run_ids_do_not_move_with_other_tenants_activity() {
         assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
     }
 
-    // Events: uploaded, three deployed, four orders; numbered 1..=8 with no gap.
+    // Events: uploaded, four deployed, four orders; numbered 1..=9 with no gap.
     let events = replayed(&svc, &quiet, "0").await;
     let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, (1..=8).collect::<Vec<_>>(), "{events:?}");
+    assert_eq!(ids, (1..=9).collect::<Vec<_>>(), "{events:?}");
     assert!(events.iter().all(|(id, data)| data["seq"] == *id));
     assert!(
         events
@@ -79,18 +79,18 @@ async fn a_tenants_event_and_run_ids_do_not_move_with_other_tenants_activity() {
             .all(|(_, data)| data["tenant_id"] == "jiomart")
     );
     // Resuming after one of them gives exactly the rest.
-    let rest: Vec<i64> = (replayed(&svc, &quiet, "5").await.iter())
+    let rest: Vec<i64> = (replayed(&svc, &quiet, "6").await.iter())
         .map(|(id, _)| *id)
         .collect();
-    assert_eq!(rest, [6, 7, 8]);
+    assert_eq!(rest, [7, 8, 9]);
     let busy_ids: Vec<i64> = (replayed(&svc, &busy, "0").await.iter())
         .map(|(id, _)| *id)
         .collect();
     assert_eq!(busy_ids, (1..=15).collect::<Vec<_>>());
 
-    // Runs: the quiet tenant's three hooks per order (orders re-run the pipeline), 1..=12.
-    eventually(|| async { run_ids(&svc, &quiet).await.len() == 12 }).await;
-    assert_eq!(run_ids(&svc, &quiet).await, (1..=12).collect::<Vec<_>>());
+    // Runs: the quiet tenant's four hooks per order (orders re-run the pipeline), 1..=16.
+    eventually(|| async { run_ids(&svc, &quiet).await.len() == 16 }).await;
+    assert_eq!(run_ids(&svc, &quiet).await, (1..=16).collect::<Vec<_>>());
     eventually(|| async { run_ids(&svc, &busy).await.len() == 12 }).await;
     assert_eq!(run_ids(&svc, &busy).await, (1..=12).collect::<Vec<_>>());
     // A run is found by its tenant's number, and paging goes by it.

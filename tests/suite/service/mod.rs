@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod auth;
+mod cart_transform;
 mod checkout;
 mod crash;
 mod demo;

@@ -26,7 +26,7 @@ async fn every_hook_call_is_recorded_filterable_and_pruned() {
             .body
             .as_array()
             .map(Vec::len)
-            == Some(3)
+            == Some(4)
     })
     .await;
 
@@ -45,7 +45,8 @@ async fn every_hook_call_is_recorded_filterable_and_pruned() {
         [
             &json!("fulfillment"),
             &json!("validation"),
-            &json!("pricing")
+            &json!("pricing"),
+            &json!("cart-transform")
         ]
     );
     let pricing = &runs[2];
@@ -87,7 +88,7 @@ async fn every_hook_call_is_recorded_filterable_and_pruned() {
             .prune_runs(mandi_host::store::now_ms() + 1)
             .await
             .expect("prune"),
-        3
+        4
     );
     assert_eq!(svc.get("/v1/runs", &key).await.body, json!([]));
 }

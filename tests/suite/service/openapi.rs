@@ -1,11 +1,13 @@
 //! The OpenAPI document says what the server does: every operation is walked, its parameters
 //! checked against its path, and the responses it documents checked against what the server
 //! answers to a request without credentials, without a JSON content type, or with a method the
-//! path does not take.
+//! path does not take. Every body has a schema a client can validate it with.
+
+use std::collections::HashSet;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::TestService;
 
@@ -175,10 +177,121 @@ async fn every_operation_documents_what_the_server_answers() {
     );
     assert_eq!(
         schemas["HookName"]["enum"],
-        serde_json::json!(["pricing", "validation", "fulfillment", "payment"])
+        serde_json::json!([
+            "cart-transform",
+            "pricing",
+            "validation",
+            "fulfillment",
+            "payment"
+        ])
     );
     assert_eq!(
         schemas["Node"]["properties"]["stock"]["additionalProperties"]["format"],
         "int32"
+    );
+}
+
+/// Whether `schema` says what its values are: a type, a reference, properties, items, a
+/// composition or an enum. An object without properties must be a map (its values have a
+/// schema) or say it is free-form (`additionalProperties: true`) and describe what it holds.
+fn untyped(schema: &Value) -> Option<&'static str> {
+    const SAYS_WHAT: [&str; 9] = [
+        "type",
+        "$ref",
+        "properties",
+        "items",
+        "oneOf",
+        "allOf",
+        "anyOf",
+        "enum",
+        "const",
+    ];
+    if !SAYS_WHAT.iter().any(|key| schema.get(key).is_some()) {
+        return Some("no type");
+    }
+    let types = match &schema["type"] {
+        Value::Array(types) => types.clone(),
+        one => vec![one.clone()],
+    };
+    if !types.contains(&json!("object")) || schema.get("properties").is_some() {
+        return None;
+    }
+    let map = schema["additionalProperties"].is_object();
+    let described = schema["description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty());
+    let free_form = schema["additionalProperties"] == true && described;
+    (!map && !free_form).then_some("an object of unknown shape, not marked free-form")
+}
+
+#[tokio::test]
+async fn every_body_has_a_schema_that_says_what_it_holds() {
+    let svc = TestService::start().await;
+    let spec = svc.get("/openapi.json", "").await.body;
+    // (where, schema): every request and response body, then whatever they lead to.
+    let mut pending: Vec<(String, &Value)> = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let responses = op["responses"].as_object().expect("responses");
+            let bodies = std::iter::once(("request", &op["requestBody"]))
+                .chain(responses.iter().map(|(status, r)| (status.as_str(), r)));
+            for (what, body) in bodies {
+                for (media, content) in body["content"].as_object().into_iter().flatten() {
+                    let at = format!("{method} {path} {what} {media}");
+                    pending.push((at, &content["schema"]));
+                }
+            }
+        }
+    }
+    let mut reached = HashSet::new();
+    while let Some((at, schema)) = pending.pop() {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{at}: {reference} is not a component"));
+            let component = &spec["components"]["schemas"][name];
+            assert!(component.is_object(), "{at}: {reference} does not resolve");
+            if reached.insert(name) {
+                pending.push((name.to_owned(), component));
+            }
+            continue;
+        }
+        if let Some(why) = untyped(schema) {
+            panic!("{at}: {why}: {schema}");
+        }
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            pending.push((format!("{at}.{name}"), property));
+        }
+        for key in ["items", "additionalProperties"] {
+            if schema[key].is_object() {
+                pending.push((format!("{at}.{key}"), &schema[key]));
+            }
+        }
+        for key in ["oneOf", "allOf", "anyOf", "prefixItems"] {
+            for (i, part) in schema[key].as_array().into_iter().flatten().enumerate() {
+                pending.push((format!("{at}.{key}[{i}]"), part));
+            }
+        }
+    }
+    for name in [
+        "QuoteView",
+        "OrderView",
+        "RunRecord",
+        "EventRecord",
+        "DeploymentRecord",
+    ] {
+        assert!(reached.contains(name), "{name} was not reached");
+    }
+    // The check catches what it is meant to: an object of unknown shape, or no type at all.
+    assert!(untyped(&json!({ "type": "object" })).is_some());
+    assert!(untyped(&json!({ "description": "anything" })).is_some());
+    let free_form = json!({ "type": "object", "additionalProperties": true, "description": "x" });
+    assert_eq!(untyped(&free_form), None);
+    // Amounts in a quote or an order are minor units, as in its totals.
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(
+        schemas["DeliveryOptionView"]["properties"]["cost"]["type"],
+        "integer"
     );
 }

@@ -46,6 +46,10 @@ async fn one_idempotency_key_places_one_order() {
         totals["subtotal"].as_i64().unwrap() - totals["discount"].as_i64().unwrap()
             + totals["delivery"].as_i64().unwrap()
     );
+    // The chosen option, its cost in minor units like the totals, as the quote offered it.
+    assert_eq!(first.body["delivery"], quote.body["delivery_options"][0]);
+    assert_eq!(first.body["delivery"]["cost"], totals["delivery"]);
+    assert_eq!(first.body["idempotency_key"], "order-1");
 
     let again = order(&svc, &key, "order-1", &body).await;
     assert_eq!(again.status, StatusCode::OK, "{again:?}");

@@ -1,7 +1,8 @@
 //! `cargo xtask demo`: the checkout service as a brand's app would meet it. Starts `mandi serve`
 //! on a scratch database, sets up a tenant per example brand through the admin API, quotes one
-//! cart for each (the same cart, three different answers), places an order twice with one
-//! idempotency key, prints curl commands to try, and keeps serving until Ctrl-C.
+//! cart for each (the same cart, three different answers), shows jiomart's combo pack expanded
+//! and tira's payment rule, places an order twice with one idempotency key, prints curl
+//! commands to try, and keeps serving until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -114,10 +115,58 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::write(&pharmacy_file, serde_json::to_string_pretty(&pharmacy)?)?;
 
     let jiomart = &tenants[0];
-    println!("\n=== placing an order (jiomart), twice with one Idempotency-Key ===");
+    let combo = json!({
+        "lines": [{ "sku": "COMBO-STAPLES", "quantity": 2 }, { "sku": "DETERGENT-2KG", "quantity": 1 }],
+        "shipping_address": sample_request()["shipping_address"],
+    });
+    println!(
+        "\n=== jiomart, a combo pack: its cart-transform hook expands it into rice and atta, \
+         at the combo's price ==="
+    );
+    let (status, body) = api.post("/v1/quotes", &jiomart.api_key, &combo, &[])?;
+    print_quote(status, &body);
+    print_lines(&body);
+
+    let tira = &tenants[2];
+    let small = json!({
+        "lines": [{ "sku": "LIPSTICK-MATTE-RUBY", "quantity": 2 }],
+        "shipping_address": sample_request()["shipping_address"],
+    });
+    println!(
+        "\n=== tira, payment methods: its payment hook hides cash on delivery above INR 5,000.00 ==="
+    );
+    for cart in [&small, &sample_request()] {
+        let (status, body) = api.post("/v1/quotes", &tira.api_key, cart, &[])?;
+        if status == 200 {
+            println!(
+                "  total {:>14}: {}",
+                money(&body["totals"]["total"], "INR"),
+                payment_names(&body)
+            );
+        } else {
+            print_quote(status, &body);
+        }
+    }
+    let mut cod = sample_request();
+    cod["payment_method"] = json!("cod");
+    let (status, refused) = api.post(
+        "/v1/orders",
+        &tira.api_key,
+        &cod,
+        &[("idempotency-key", "demo-cod")],
+    )?;
+    println!(
+        "  an order paying the large cart by cash on delivery: HTTP {status} {}: {}",
+        refused["error"]["code"].as_str().unwrap_or("?"),
+        refused["error"]["message"].as_str().unwrap_or("")
+    );
+
+    println!("\n=== placing an order (jiomart, paying by UPI), twice with one Idempotency-Key ===");
     let key = [("idempotency-key", "demo-order-1")];
-    let (first, placed) = api.post("/v1/orders", &jiomart.api_key, &sample_request(), &key)?;
-    let (again, replayed) = api.post("/v1/orders", &jiomart.api_key, &sample_request(), &key)?;
+    let mut order = sample_request();
+    order["payment_method"] = json!("upi");
+    let (first, placed) = api.post("/v1/orders", &jiomart.api_key, &order, &key)?;
+    let (again, replayed) = api.post("/v1/orders", &jiomart.api_key, &order, &key)?;
     println!(
         "  HTTP {first}: order {} total {}\n  HTTP {again}: order {} (the same order: nothing placed twice)",
         placed["id"].as_str().unwrap_or("?"),
@@ -126,6 +175,14 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     let carts = [&request_file, &pharmacy_file, &request_file];
+    for cart in [&request_file, &pharmacy_file] {
+        let mut order: Value = serde_json::from_slice(&std::fs::read(cart)?)?;
+        order["payment_method"] = json!("upi");
+        std::fs::write(
+            cart.with_extension("order.json"),
+            serde_json::to_string_pretty(&order)?,
+        )?;
+    }
     print_try_it(&server.base, &admin, &tenants, &carts);
     if args.once {
         server.stop();
@@ -231,7 +288,7 @@ fn print_quote(status: u16, quote: &Value) {
             format!("{} violation(s) block the order", violations.len())
         },
         delivery["code"].as_str().unwrap_or("none"),
-        money(&delivery["cost"]["amount"], currency),
+        money(&delivery["cost"], currency),
         if quote["degraded"] == true {
             " [degraded]"
         } else {
@@ -254,6 +311,28 @@ fn print_quote(status: u16, quote: &Value) {
     println!("  trace  {}", trace.join(" | "));
 }
 
+/// The quote's lines: sku, quantity, what they cost and what they were discounted.
+fn print_lines(quote: &Value) {
+    let currency = quote["currency"].as_str().unwrap_or("?");
+    for line in quote["lines"].as_array().into_iter().flatten() {
+        println!(
+            "  line   {:>3} x {:<22} {:>14} - {:>12}",
+            line["quantity"],
+            line["sku"].as_str().unwrap_or("?"),
+            money(&line["subtotal"], currency),
+            money(&line["discount"], currency)
+        );
+    }
+}
+
+/// The payment methods a quote offers, by name.
+fn payment_names(quote: &Value) -> String {
+    let names: Vec<&str> = (quote["payment_methods"].as_array().into_iter().flatten())
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    names.join(", ")
+}
+
 /// `carts[i]`: a request file tenant `i` can order.
 fn print_try_it(base: &str, admin: &str, tenants: &[DemoTenant], carts: &[&PathBuf]) {
     println!("\nTry it. Each tenant's API key (shown once, at creation):");
@@ -267,12 +346,14 @@ fn print_try_it(base: &str, admin: &str, tenants: &[DemoTenant], carts: &[&PathB
     for (tenant, cart) in tenants.iter().zip(carts) {
         let key = format!("${}_KEY", tenant.id.to_uppercase());
         let request = rel(cart);
+        // The order is the cart plus how it is paid: `quote.json` -> `quote.order.json`.
+        let order = rel(&cart.with_extension("order.json"));
         println!(
             "\n  # {id}: a quote, then an order (repeat it: same Idempotency-Key, same order)\n  \
              curl -s {base}/v1/quotes -H \"authorization: Bearer {key}\" \
              -H 'content-type: application/json' -d @{request}\n  \
              curl -s {base}/v1/orders -H \"authorization: Bearer {key}\" \
-             -H 'content-type: application/json' -H 'idempotency-key: {id}-order-1' -d @{request}",
+             -H 'content-type: application/json' -H 'idempotency-key: {id}-order-1' -d @{order}",
             id = tenant.id,
         );
     }
