@@ -39,6 +39,17 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum PluginCommand {
+    /// Build a plugin crate (or workspace) as components, reproducibly: the same sources give
+    /// the same bytes, so the same digest, in any directory on any machine. Prints each
+    /// component's file, size and digest as JSON.
+    Build {
+        /// The crate's or workspace's Cargo.toml [default: the current directory's].
+        #[arg(long)]
+        manifest_path: Option<PathBuf>,
+        /// Further `cargo build` arguments, after `--` (e.g. `-- -p mybrand`).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
     /// Print a component's contract version and hooks as JSON.
     Inspect {
         /// The component (.wasm) to inspect.
@@ -136,6 +147,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .block_on(crate::server::serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plugin(PluginCommand::Build {
+            manifest_path,
+            cargo_args,
+        }) => build_components(manifest_path.as_deref(), &cargo_args),
         Command::Plugin(PluginCommand::Inspect { file, cache }) => {
             let runtime = cache.runtime()?;
             let plugin = load(&runtime, &file)?;
@@ -197,6 +212,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run_hook(&plugin, hook, input, &Arc::new(config), &limits)
         }
     }
+}
+
+fn build_components(
+    manifest_path: Option<&Path>,
+    cargo_args: &[String],
+) -> anyhow::Result<ExitCode> {
+    let build = crate::plugin_build::ComponentBuild::new(manifest_path)?;
+    let status = (build.command(cargo_args).status()).context("running cargo build")?;
+    if !status.success() {
+        anyhow::bail!("cargo build failed (its messages are above)");
+    }
+    #[derive(Serialize)]
+    struct Built {
+        file: PathBuf,
+        size_bytes: usize,
+        digest: String,
+    }
+    let mut built = Vec::new();
+    for file in build.components() {
+        // A member not built this time (e.g. `-- -p other`) may have no component yet.
+        let Ok(wasm) = std::fs::read(&file) else {
+            continue;
+        };
+        built.push(Built {
+            digest: crate::runtime::PluginDigest::of(&wasm).to_string(),
+            size_bytes: wasm.len(),
+            file,
+        });
+    }
+    print_json(&built)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_hook(

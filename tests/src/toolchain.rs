@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use mandi_host::plugin_build::ComponentBuild;
 
-pub const WASM_TARGET: &str = "wasm32-wasip2";
+pub use mandi_host::plugin_build::WASM_TARGET;
 
 /// The cargo that is running us, so nested builds use the same toolchain.
 pub fn cargo() -> String {
@@ -36,19 +37,16 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds every plugin in release mode and returns the directory holding the `.wasm` files.
+/// Builds every plugin in release mode, as `mandi plugin build` does (reproducibly), and returns
+/// the directory holding the `.wasm` files.
 pub fn build_plugins() -> anyhow::Result<PathBuf> {
     ensure_wasm_target()?;
     let workspace = super::repo_root().join("plugins-examples");
-    let status = Command::new(cargo())
-        .args(["build", "--release", "--target", WASM_TARGET, "--workspace"])
-        .current_dir(&workspace)
-        // The outer cargo's settings (e.g. a test profile's flags) must not leak into the
-        // plugins' own build.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .status()
+    // The outer cargo's settings (e.g. a test profile's flags, the host's target directory)
+    // must not leak into the plugins' own build.
+    let hidden = ["RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET"];
+    let build = ComponentBuild::without_env(Some(&workspace.join("Cargo.toml")), &hidden)?;
+    let status = (build.command(&["--workspace".to_owned()]).status())
         .context("running cargo build for the plugins")?;
     if !status.success() {
         bail!("building the plugins failed (see the cargo output above)");

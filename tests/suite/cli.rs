@@ -277,3 +277,79 @@ fn quote_stops_at_a_failing_hook_with_exit_status_3() {
     assert_eq!(failed["hook"], "fulfillment");
     assert_eq!(failed["error"]["code"], "no-pharmacy");
 }
+
+/// `mandi plugin build` makes the same component, byte for byte, wherever a brand's sources
+/// are and wherever cargo keeps its registry: the example plugins' workspace, copied to another
+/// directory and built with another cargo home, gives the digest of the suite's own build
+/// (which builds the plugins the same way). A plain `cargo build` would not: the registry's
+/// paths end up in the component.
+#[test]
+fn a_component_built_elsewhere_with_another_cargo_home_has_the_same_digest() {
+    let root = mandi_tests::repo_root();
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ])
+        .arg("plugins-examples")
+        .current_dir(&root)
+        .output()
+        .expect("git ls-files");
+    assert!(listed.status.success(), "git ls-files failed");
+    for file in listed.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let file = Path::new(std::str::from_utf8(file).expect("utf-8 path"));
+        let (from, to) = (root.join(file), elsewhere.path().join(file));
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(&from, &to).expect("copy");
+    }
+    // The brands' workspace as a brand has it: its own plugins, and the SDK from one place
+    // (as a registry would give it; cargo hashes a path dependency's absolute path into symbol
+    // names, so a moved SDK checkout is another SDK as far as the bytes go).
+    let manifest = elsewhere.path().join("plugins-examples/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let sdk = root.join("plugin-sdk");
+    let text = text.replace(r#", "../tests/plugins/hostile""#, "").replace(
+        r#"path = "../plugin-sdk""#,
+        &format!("path = {:?}", path(&sdk)),
+    );
+    std::fs::write(&manifest, text).expect("rewrite manifest");
+    // Another cargo home: the same registry under another path.
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cargo"));
+    let other_home = elsewhere.path().join("cargo-home");
+    std::os::unix::fs::symlink(&cargo_home, &other_home).expect("symlink");
+
+    let out = Command::new(mandi_tests::mandi_bin())
+        .args(["plugin", "build", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--", "-p", "tira"])
+        .env("CARGO_HOME", &other_home)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("running mandi plugin build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let built = json_stdout(&out);
+    let tira = (built.as_array().expect("components").iter())
+        .find(|c| {
+            c["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("/tira.wasm"))
+        })
+        .unwrap_or_else(|| panic!("no tira.wasm in {built}"));
+    let here = mandi_host::runtime::PluginDigest::of(&mandi_tests::plugin_bytes("tira"));
+    assert_eq!(tira["digest"], here.to_string(), "{built}");
+}

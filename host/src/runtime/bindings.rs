@@ -423,6 +423,42 @@ macro_rules! conversions {
     };
 }
 
+/// A version's hook exports: one optional `GuestIndices` per hook of that version (the
+/// generated interface module of the same name), found when the component is linked and
+/// type-checked on a live instance before its first call.
+macro_rules! guest_hooks {
+    ($(#[$doc:meta])* $($field:ident: $hook:ident),+ $(,)?) => {
+        $(#[$doc])*
+        pub(crate) struct Hooks {
+            $(pub(super) $field: Option<$field::GuestIndices>,)+
+        }
+
+        impl Hooks {
+            pub(super) fn new(
+                pre: &InstancePre<CallState>,
+                hooks: &[Hook],
+            ) -> Result<Self, LoadError> {
+                Ok(Self {
+                    $($field: indices(Hook::$hook, hooks.contains(&Hook::$hook), || {
+                        $field::GuestIndices::new(pre)
+                    })?,)+
+                })
+            }
+
+            pub(super) fn check(
+                &self,
+                store: &mut Store<CallState>,
+                instance: &Instance,
+            ) -> Result<(), LoadError> {
+                $(check(Hook::$hook, &self.$field, |ix| {
+                    ix.load(&mut *store, instance).map(drop)
+                })?;)+
+                Ok(())
+            }
+        }
+    };
+}
+
 /// `mandi:commerce@0.1.0`, generated from the contract as released (`wit/0.1.0`).
 pub(super) mod v0_1 {
     use super::*;
@@ -451,44 +487,11 @@ pub(super) mod v0_1 {
 
     conversions!();
 
-    /// The hooks a 0.1.0 component exports.
-    pub(crate) struct Hooks {
-        pub(super) pricing: Option<pricing::GuestIndices>,
-        pub(super) validation: Option<validation::GuestIndices>,
-        pub(super) fulfillment: Option<fulfillment::GuestIndices>,
-    }
-
-    impl Hooks {
-        pub(super) fn new(pre: &InstancePre<CallState>, hooks: &[Hook]) -> Result<Self, LoadError> {
-            let has = |hook| hooks.contains(&hook);
-            Ok(Self {
-                pricing: indices(Hook::Pricing, has(Hook::Pricing), || {
-                    pricing::GuestIndices::new(pre)
-                })?,
-                validation: indices(Hook::Validation, has(Hook::Validation), || {
-                    validation::GuestIndices::new(pre)
-                })?,
-                fulfillment: indices(Hook::Fulfillment, has(Hook::Fulfillment), || {
-                    fulfillment::GuestIndices::new(pre)
-                })?,
-            })
-        }
-
-        pub(super) fn check(
-            &self,
-            store: &mut Store<CallState>,
-            instance: &Instance,
-        ) -> Result<(), LoadError> {
-            check(Hook::Pricing, &self.pricing, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })?;
-            check(Hook::Validation, &self.validation, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })?;
-            check(Hook::Fulfillment, &self.fulfillment, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })
-        }
+    guest_hooks! {
+        /// The hooks a 0.1.0 component exports.
+        pricing: Pricing,
+        validation: Validation,
+        fulfillment: Fulfillment,
     }
 }
 
@@ -603,58 +606,13 @@ pub(super) mod v0_2 {
             .map_err(Into::into))
     }
 
-    /// The hooks a 0.2.0 component exports.
-    pub(crate) struct Hooks {
-        pub(super) pricing: Option<pricing::GuestIndices>,
-        pub(super) validation: Option<validation::GuestIndices>,
-        pub(super) fulfillment: Option<fulfillment::GuestIndices>,
-        pub(super) payment: Option<payment::GuestIndices>,
-        pub(super) cart_transform: Option<cart_transform::GuestIndices>,
-    }
-
-    impl Hooks {
-        pub(super) fn new(pre: &InstancePre<CallState>, hooks: &[Hook]) -> Result<Self, LoadError> {
-            let has = |hook| hooks.contains(&hook);
-            Ok(Self {
-                pricing: indices(Hook::Pricing, has(Hook::Pricing), || {
-                    pricing::GuestIndices::new(pre)
-                })?,
-                validation: indices(Hook::Validation, has(Hook::Validation), || {
-                    validation::GuestIndices::new(pre)
-                })?,
-                fulfillment: indices(Hook::Fulfillment, has(Hook::Fulfillment), || {
-                    fulfillment::GuestIndices::new(pre)
-                })?,
-                payment: indices(Hook::Payment, has(Hook::Payment), || {
-                    payment::GuestIndices::new(pre)
-                })?,
-                cart_transform: indices(Hook::CartTransform, has(Hook::CartTransform), || {
-                    cart_transform::GuestIndices::new(pre)
-                })?,
-            })
-        }
-
-        pub(super) fn check(
-            &self,
-            store: &mut Store<CallState>,
-            instance: &Instance,
-        ) -> Result<(), LoadError> {
-            check(Hook::Pricing, &self.pricing, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })?;
-            check(Hook::Validation, &self.validation, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })?;
-            check(Hook::Fulfillment, &self.fulfillment, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })?;
-            check(Hook::Payment, &self.payment, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })?;
-            check(Hook::CartTransform, &self.cart_transform, |ix| {
-                ix.load(&mut *store, instance).map(drop)
-            })
-        }
+    guest_hooks! {
+        /// The hooks a 0.2.0 component exports.
+        pricing: Pricing,
+        validation: Validation,
+        fulfillment: Fulfillment,
+        payment: Payment,
+        cart_transform: CartTransform,
     }
 }
 
