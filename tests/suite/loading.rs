@@ -78,7 +78,17 @@ fn unknown_contract_version_is_refused() {
         panic!("expected an unsupported contract, got {err}");
     };
     assert_eq!(found, "9.0.0");
-    assert!(err.to_string().contains("supported: 0.1.0"), "{err}");
+    assert!(
+        err.to_string().contains("(supported: 0.1.0, 0.2.0)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_hook_newer_than_the_components_contract_is_not_one_of_its_hooks() {
+    // `payment` came with 0.2.0: a 0.1.0 component cannot export it, so this one exports none.
+    let err = load_wat(&pricing_export("mandi:commerce/payment@0.1.0")).unwrap_err();
+    assert!(matches!(err, LoadError::NoHooks), "{err}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! - `load` runs the quote load benchmark: quotes/s, p50 and p99 with and without plugins, over
 //!   HTTP against a release `mandi serve`, driven by wrk.
 //! - `density` runs the tenant density benchmark: resident memory and first-quote latency of a
-//!   node holding N tenants (default 5,000), each with its own component on three hooks.
+//!   node holding N tenants (default 5,000), each with its own component on its hooks.
 //! - `noisy` runs the noisy-neighbour benchmark: one tenant's quote latency alone and beside
 //!   misbehaving neighbours, over HTTP against a release `mandi serve`.
 //!
