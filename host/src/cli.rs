@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use mandi_sdk::{Context, PricedCart};
+use mandi_sdk::Context;
 use serde::Serialize;
 
 use crate::pipeline::{
@@ -253,33 +253,9 @@ fn run_hook(
     limits: &Limits,
 ) -> anyhow::Result<ExitCode> {
     let call = CallSettings::new(config, limits);
-    let ctx = input.context.unwrap_or_else(local_context);
-    let priced = || {
-        input
-            .priced_cart
-            .clone()
-            .unwrap_or_else(|| PricedCart::unadjusted(input.cart.clone()))
-    };
-    let plugin_id = plugin.digest().to_string();
-    let failed = match hook {
-        Hook::Pricing => report(hook, plugin_id, plugin.price(call, &ctx, &input.cart))?,
-        Hook::Validation => report(hook, plugin_id, plugin.validate(call, &ctx, &priced()))?,
-        Hook::Fulfillment => report(
-            hook,
-            plugin_id,
-            plugin.fulfill(call, &ctx, &priced(), &input.nodes, &input.defaults),
-        )?,
-        Hook::CartTransform => report(
-            hook,
-            plugin_id,
-            plugin.transform_cart(call, &ctx, &input.cart),
-        )?,
-        Hook::Payment => report(
-            hook,
-            plugin_id,
-            plugin.customize_payment(call, &ctx, &priced(), &input.payment_methods),
-        )?,
-    };
+    let ctx = input.context.clone().unwrap_or_else(local_context);
+    let run = plugin.run_input(hook, call, &ctx, &input);
+    let failed = report(hook, plugin.digest().to_string(), run)?;
     Ok(if failed {
         ExitCode::from(EXIT_HOOK_FAILED)
     } else {

@@ -55,23 +55,7 @@ fn run_plugin(plugin: &Plugin, brand: &str, hook: Hook, sample_name: &str) -> Va
     let call = CallSettings::new(&config, &limits);
     let input = sample(sample_name);
     let ctx = context(&input);
-    match hook {
-        Hook::Pricing => as_json(plugin.price(call, &ctx, &input.cart).into_result()),
-        Hook::Validation => as_json(plugin.validate(call, &ctx, &priced(&input)).into_result()),
-        Hook::Fulfillment => as_json(
-            plugin
-                .fulfill(call, &ctx, &priced(&input), &input.nodes, &input.defaults)
-                .into_result(),
-        ),
-        Hook::CartTransform => {
-            as_json(plugin.transform_cart(call, &ctx, &input.cart).into_result())
-        }
-        Hook::Payment => as_json(
-            plugin
-                .customize_payment(call, &ctx, &priced(&input), &input.payment_methods)
-                .into_result(),
-        ),
-    }
+    as_json(plugin.run_input(hook, call, &ctx, &input).into_result())
 }
 
 fn as_json<T: Serialize, E: Serialize>(result: Result<T, E>) -> Value {

@@ -57,49 +57,6 @@ pub enum FailurePolicy {
     FailOpen,
 }
 
-/// Calls one deployment's hooks, within the sandbox of the checkout they belong to.
-/// Implemented by [`Deployed`]; tests implement it with fakes.
-pub trait PluginInvoker: Send + Sync {
-    fn price(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &Cart,
-    ) -> HookRun<PricingResult>;
-    fn validate(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &PricedCart,
-    ) -> HookRun<Vec<Violation>>;
-    fn fulfill(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &PricedCart,
-        nodes: &[FulfillmentNode],
-        defaults: &[DeliveryOption],
-    ) -> HookRun<Vec<DeliveryOption>>;
-    fn customize_payment(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &PricedCart,
-        methods: &[PaymentMethod],
-    ) -> HookRun<Vec<PaymentOperation>>;
-    fn transform_cart(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &Cart,
-    ) -> HookRun<Vec<CartOperation>>;
-
-    /// Memory the invoker holds while loaded (compiled code), for bounding the caches of it.
-    fn code_bytes(&self) -> usize {
-        0
-    }
-}
-
 /// A loaded component with the config and limits of its deployment.
 #[derive(Debug, Clone)]
 pub struct Deployed {
@@ -117,60 +74,58 @@ impl Deployed {
     }
 }
 
-impl PluginInvoker for Deployed {
-    fn price(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &Cart,
-    ) -> HookRun<PricingResult> {
-        self.plugin.price(self.call(checkout), ctx, cart)
-    }
+/// The hooks a [`PluginInvoker`] answers, each named once: the trait's methods, and
+/// [`Deployed`]'s calls of the component's hook of the same name, in the checkout's sandbox.
+macro_rules! invoker_hooks {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)+) => {
+        /// Calls one deployment's hooks, within the sandbox of the checkout they belong to.
+        /// Implemented by [`Deployed`]; tests implement it with fakes.
+        pub trait PluginInvoker: Send + Sync {
+            $(
+                fn $name(
+                    &self,
+                    checkout: &CheckoutSandbox,
+                    ctx: &Context,
+                    $($arg: $ty),*
+                ) -> HookRun<$out>;
+            )+
 
-    fn validate(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &PricedCart,
-    ) -> HookRun<Vec<Violation>> {
-        self.plugin.validate(self.call(checkout), ctx, cart)
-    }
+            /// Memory the invoker holds while loaded (compiled code), for bounding the caches
+            /// of it.
+            fn code_bytes(&self) -> usize {
+                0
+            }
+        }
 
+        impl PluginInvoker for Deployed {
+            $(
+                fn $name(
+                    &self,
+                    checkout: &CheckoutSandbox,
+                    ctx: &Context,
+                    $($arg: $ty),*
+                ) -> HookRun<$out> {
+                    self.plugin.$name(self.call(checkout), ctx, $($arg),*)
+                }
+            )+
+
+            fn code_bytes(&self) -> usize {
+                self.plugin.code_bytes()
+            }
+        }
+    };
+}
+
+invoker_hooks! {
+    fn transform_cart(cart: &Cart) -> Vec<CartOperation>;
+    fn price(cart: &Cart) -> PricingResult;
+    fn validate(cart: &PricedCart) -> Vec<Violation>;
     fn fulfill(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
         cart: &PricedCart,
         nodes: &[FulfillmentNode],
-        defaults: &[DeliveryOption],
-    ) -> HookRun<Vec<DeliveryOption>> {
-        self.plugin
-            .fulfill(self.call(checkout), ctx, cart, nodes, defaults)
-    }
-
-    fn customize_payment(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &PricedCart,
-        methods: &[PaymentMethod],
-    ) -> HookRun<Vec<PaymentOperation>> {
-        self.plugin
-            .customize_payment(self.call(checkout), ctx, cart, methods)
-    }
-
-    fn transform_cart(
-        &self,
-        checkout: &CheckoutSandbox,
-        ctx: &Context,
-        cart: &Cart,
-    ) -> HookRun<Vec<CartOperation>> {
-        self.plugin.transform_cart(self.call(checkout), ctx, cart)
-    }
-
-    fn code_bytes(&self) -> usize {
-        self.plugin.code_bytes()
-    }
+        defaults: &[DeliveryOption]
+    ) -> Vec<DeliveryOption>;
+    fn customize_payment(cart: &PricedCart, methods: &[PaymentMethod]) -> Vec<PaymentOperation>;
 }
 
 /// Which deployment (and plugin version) produced something.

@@ -17,7 +17,7 @@ use super::inspect::{Contract, Hook, LoadError};
 use super::state::CallState;
 
 /// What a hook call returns before the host checks it: a trap, or the plugin's answer.
-pub(super) type GuestResult<T> = wasmtime::Result<Result<T, c::PluginError>>;
+pub(crate) type GuestResult<T> = wasmtime::Result<Result<T, c::PluginError>>;
 
 /// Conversions and hook calls common to every contract version. Expanded inside a version's
 /// module, where `wit` is that version's `types` interface and `address` its address

@@ -15,6 +15,7 @@ mod cache;
 mod compile_cache;
 mod engine;
 mod guard;
+mod hooks;
 mod inspect;
 mod limits;
 mod outcome;
@@ -25,10 +26,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mandi_sdk::{
-    Cart, CartOperation, Context, DeliveryOption, FulfillmentNode, PaymentMethod, PaymentOperation,
-    PricedCart, PricingResult, Violation,
-};
+use mandi_sdk::Context;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
@@ -508,116 +506,6 @@ impl Plugin {
         self.inner.inspection.hooks.contains(&hook)
     }
 
-    /// Runs the pricing hook. Panics if the component does not export it: check
-    /// [`has_hook`](Self::has_hook) (deployments are only made to hooks a component has).
-    pub fn price(
-        &self,
-        call: CallSettings<'_>,
-        ctx: &Context,
-        cart: &Cart,
-    ) -> HookRun<PricingResult> {
-        let input = InputCheck {
-            size: ctx.wire_size() + cart.wire_size(),
-            currencies: guard::check_input_currency(cart, None, &[]),
-        };
-        self.run(
-            call,
-            ctx,
-            input,
-            |store, instance| self.inner.hooks.price(store, instance, ctx, cart),
-            |out| guard::check_pricing(out, cart),
-        )
-    }
-
-    /// Runs the validation hook (see [`price`](Self::price) on missing hooks).
-    pub fn validate(
-        &self,
-        call: CallSettings<'_>,
-        ctx: &Context,
-        cart: &PricedCart,
-    ) -> HookRun<Vec<Violation>> {
-        let input = InputCheck {
-            size: ctx.wire_size() + cart.wire_size(),
-            currencies: guard::check_input_currency(&cart.cart, Some(cart), &[]),
-        };
-        self.run(
-            call,
-            ctx,
-            input,
-            |store, instance| self.inner.hooks.validate(store, instance, ctx, cart),
-            |out| guard::check_violations(out, cart),
-        )
-    }
-
-    /// Runs the fulfillment hook (see [`price`](Self::price) on missing hooks).
-    pub fn fulfill(
-        &self,
-        call: CallSettings<'_>,
-        ctx: &Context,
-        cart: &PricedCart,
-        nodes: &[FulfillmentNode],
-        defaults: &[DeliveryOption],
-    ) -> HookRun<Vec<DeliveryOption>> {
-        let input = InputCheck {
-            size: ctx.wire_size() + cart.wire_size() + nodes.wire_size() + defaults.wire_size(),
-            currencies: guard::check_input_currency(&cart.cart, Some(cart), defaults),
-        };
-        self.run(
-            call,
-            ctx,
-            input,
-            |store, instance| {
-                (self.inner.hooks).fulfill(store, instance, ctx, cart, nodes, defaults)
-            },
-            |out| guard::check_delivery_options(out, cart, nodes),
-        )
-    }
-
-    /// Runs the cart-transform hook (see [`price`](Self::price) on missing hooks): bundles to
-    /// expand into their parts, or parts to merge into bundles, before pricing.
-    pub fn transform_cart(
-        &self,
-        call: CallSettings<'_>,
-        ctx: &Context,
-        cart: &Cart,
-    ) -> HookRun<Vec<CartOperation>> {
-        let input = InputCheck {
-            size: ctx.wire_size() + cart.wire_size(),
-            currencies: guard::check_input_currency(cart, None, &[]),
-        };
-        self.run(
-            call,
-            ctx,
-            input,
-            |store, instance| (self.inner.hooks).transform_cart(store, instance, ctx, cart),
-            |out| guard::check_cart_operations(out, cart),
-        )
-    }
-
-    /// Runs the payment hook (see [`price`](Self::price) on missing hooks): which of the
-    /// tenant's `methods` the shopper is offered for this cart, and how.
-    pub fn customize_payment(
-        &self,
-        call: CallSettings<'_>,
-        ctx: &Context,
-        cart: &PricedCart,
-        methods: &[PaymentMethod],
-    ) -> HookRun<Vec<PaymentOperation>> {
-        let input = InputCheck {
-            size: ctx.wire_size() + cart.wire_size() + methods.wire_size(),
-            currencies: guard::check_input_currency(&cart.cart, Some(cart), &[]),
-        };
-        self.run(
-            call,
-            ctx,
-            input,
-            |store, instance| {
-                (self.inner.hooks).customize_payment(store, instance, ctx, cart, methods)
-            },
-            |out| guard::check_payment_operations(out, methods),
-        )
-    }
-
     /// The shared life of a call: fresh store, limits, instantiate, call, classify, check.
     fn run<T: WireSize>(
         &self,
@@ -731,7 +619,7 @@ fn plugin_error(error: mandi_sdk::PluginError, limits: &Limits) -> HookFailure {
 }
 
 /// What the host checked about a call's input before running it.
-struct InputCheck {
+pub(crate) struct InputCheck {
     size: usize,
     currencies: Result<(), String>,
 }
