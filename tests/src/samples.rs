@@ -98,7 +98,7 @@ pub fn sample_payment_methods() -> Value {
 pub fn example_hooks(brand: &str) -> &'static [&'static str] {
     match brand {
         "jiomart" => &["cart-transform", "pricing", "validation", "fulfillment"],
-        "netmeds" => &["validation", "fulfillment"],
+        "netmeds" => &["validation", "fulfillment", "payment"],
         "tira" => &["pricing", "payment"],
         other => panic!("no example brand {other}"),
     }

@@ -32,7 +32,7 @@ fn example_plugins_report_contract_and_hooks() {
         .expect("loads");
     assert_eq!(
         netmeds.inspection().hooks,
-        [Hook::Validation, Hook::Fulfillment]
+        [Hook::Validation, Hook::Fulfillment, Hook::Payment]
     );
 }
 

@@ -6,6 +6,9 @@
 //! - **Fulfillment**: only licensed pharmacies dispense, and refrigerated lines only from a
 //!   pharmacy with cold storage. One pharmacy fills the whole order — the nearest that can — so
 //!   the prescription is checked once and the parcel arrives together.
+//! - **Payment**: an order with prescription-only medicine is paid before it ships, so cash on
+//!   delivery is not offered for it (a courier cannot hand over Schedule H drugs against cash
+//!   and a prescription checked at the door).
 
 use std::collections::HashMap;
 
@@ -221,7 +224,24 @@ fn pharmacy_delivery(
     }
 }
 
-mandi_sdk::export_plugin!(Netmeds: validation, fulfillment);
+impl Payment for Netmeds {
+    fn customize(
+        _: &Context,
+        cart: &PricedCart,
+        methods: &[PaymentMethod],
+    ) -> Result<Vec<PaymentOperation>> {
+        if !cart.cart.lines.iter().any(needs_prescription) {
+            return Ok(Vec::new());
+        }
+        Ok(methods
+            .iter()
+            .filter(|m| m.kind == "cash-on-delivery")
+            .map(|m| PaymentOperation::hide(&m.id))
+            .collect())
+    }
+}
+
+mandi_sdk::export_plugin!(Netmeds: validation, fulfillment, payment);
 
 #[cfg(test)]
 mod tests;

@@ -426,3 +426,20 @@ fn sample_remote_pincode() {
         )]
     );
 }
+
+#[test]
+fn an_order_with_prescription_medicine_is_not_offered_cash_on_delivery() {
+    use mandi_sdk::testing::payment_method;
+    let methods = [
+        payment_method("upi", "UPI", "upi"),
+        payment_method("cod", "Cash on delivery", "cash-on-delivery"),
+    ];
+    let rx = CartBuilder::inr()
+        .line(line("AMOX", 1, 11_250).attribute("rx-required", "true"))
+        .priced();
+    let hidden = Harness::new().customize_payment::<Netmeds>(&rx, &methods);
+    assert_eq!(hidden.unwrap(), [PaymentOperation::hide("cod")]);
+    let otc = CartBuilder::inr().line(line("ORS", 2, 4_000)).priced();
+    let offered = Harness::new().customize_payment::<Netmeds>(&otc, &methods);
+    assert_eq!(offered.unwrap(), []);
+}

@@ -185,3 +185,27 @@ async fn a_0_1_0_component_and_a_0_2_0_component_serve_one_tenant() {
         .collect();
     assert_eq!(outcomes, ["default", "ok", "ok", "ok", "ok"]);
 }
+
+#[tokio::test]
+async fn netmeds_takes_prescription_orders_prepaid_only() {
+    let svc = TestService::start().await;
+    let key = svc.brand("netmeds").await;
+    svc.seed_payment_methods(&key).await;
+    let mut rx = json!({
+        "lines": [{ "sku": "AMOXICILLIN-500", "quantity": 1 }],
+        "shipping_address": { "pincode": "400053", "city": "Mumbai", "country": "IN" },
+        "attributes": { "prescription-id": "RX-1" },
+    });
+    let quote = svc.post("/v1/quotes", &key, rx.clone()).await;
+    assert_eq!(quote.status, StatusCode::OK, "{quote:?}");
+    assert_eq!(offered(&quote.body), ["upi", "card"]);
+    // An over-the-counter product the pharmacies stock.
+    let vitamin = json!({ "sku": "VITAMIN-C-500", "title": "Vitamin C 500 mg", "price_minor": 9_900,
+                          "currency": "INR", "category": "otc" });
+    let put = svc.put("/v1/products/VITAMIN-C-500", &key, vitamin).await;
+    assert_eq!(put.status, StatusCode::OK, "{put:?}");
+    rx["lines"] = json!([{ "sku": "VITAMIN-C-500", "quantity": 1 }]);
+    let otc = svc.post("/v1/quotes", &key, rx).await;
+    assert_eq!(otc.status, StatusCode::OK, "{otc:?}");
+    assert_eq!(offered(&otc.body), ["upi", "card", "cod"]);
+}

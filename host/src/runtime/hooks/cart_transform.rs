@@ -37,7 +37,7 @@ impl HookCall for CartTransform {
     }
 
     fn check_output(operations: &Vec<CartOperation>, cart: &Cart) -> Result<(), String> {
-        guard::check_cart_operations(operations, cart)
+        check(operations, cart)
     }
 
     fn from_run_input<'a>(input: &'a RunInput, _: &'a PricedCart) -> &'a Cart {
@@ -54,5 +54,90 @@ impl Plugin {
         cart: &Cart,
     ) -> HookRun<Vec<CartOperation>> {
         self.call::<CartTransform>(call, ctx, cart)
+    }
+}
+
+/// Operations name lines that exist (each expanded at most once), parts with units, text of
+/// sane length. What needs the catalog (are the skus real, are there enough units to merge)
+/// is checked when the pipeline applies them.
+fn check(operations: &[CartOperation], cart: &Cart) -> guard::Check {
+    let mut expanded = vec![false; cart.lines.len()];
+    for (i, op) in operations.iter().enumerate() {
+        let (parts, code, message) = match op {
+            CartOperation::Expand {
+                parts,
+                code,
+                message,
+                ..
+            }
+            | CartOperation::Merge {
+                parts,
+                code,
+                message,
+                ..
+            } => (parts, code, message),
+        };
+        let at = format!("cart operation {i} ({code})");
+        guard::check_text(&at, "code", code, true)?;
+        guard::check_text(&at, "message", message, false)?;
+        if parts.is_empty() {
+            return Err(format!("{at}: a bundle has at least one part"));
+        }
+        for (j, part) in parts.iter().enumerate() {
+            guard::check_text(&at, "part sku", &part.sku, true)?;
+            if part.quantity == 0 {
+                return Err(format!("{at}: part {j} ({}) has no units", part.sku));
+            }
+            if parts[..j].iter().any(|p| p.sku == part.sku) {
+                return Err(format!("{at}: part {} is listed twice", part.sku));
+            }
+        }
+        match op {
+            CartOperation::Expand { line, .. } => {
+                guard::check_line(&at, *line, cart.lines.len())?;
+                let done = &mut expanded[*line as usize];
+                if *done {
+                    return Err(format!("{at}: line {line} is expanded more than once"));
+                }
+                *done = true;
+            }
+            CartOperation::Merge {
+                bundle_sku,
+                quantity,
+                ..
+            } => {
+                guard::check_text(&at, "bundle sku", bundle_sku, true)?;
+                if *quantity == 0 {
+                    return Err(format!("{at}: a merge makes at least one bundle"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl WireSize for CartOperation {
+    fn wire_size(&self) -> usize {
+        match self {
+            CartOperation::Expand {
+                line,
+                parts,
+                code,
+                message,
+            } => line.wire_size() + parts.wire_size() + code.wire_size() + message.wire_size(),
+            CartOperation::Merge {
+                parts,
+                bundle_sku,
+                quantity,
+                code,
+                message,
+            } => {
+                parts.wire_size()
+                    + bundle_sku.wire_size()
+                    + quantity.wire_size()
+                    + code.wire_size()
+                    + message.wire_size()
+            }
+        }
     }
 }

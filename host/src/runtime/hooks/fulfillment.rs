@@ -1,6 +1,8 @@
 //! The fulfillment hook: delivery options for the priced cart, from the nodes that stock it,
 //! with the platform's own options as a starting point.
 
+use std::collections::HashMap;
+
 use mandi_sdk::{Context, DeliveryOption, FulfillmentNode, PricedCart, RunInput};
 use wasmtime::Store;
 use wasmtime::component::Instance;
@@ -55,7 +57,7 @@ impl HookCall for Fulfillment {
         options: &Vec<DeliveryOption>,
         input: FulfillmentInput<'_>,
     ) -> Result<(), String> {
-        guard::check_delivery_options(options, input.cart, input.nodes)
+        check(options, input.cart, input.nodes)
     }
 
     fn from_run_input<'a>(input: &'a RunInput, priced: &'a PricedCart) -> FulfillmentInput<'a> {
@@ -83,5 +85,93 @@ impl Plugin {
             defaults,
         };
         self.call::<Fulfillment>(call, ctx, input)
+    }
+}
+
+fn check(options: &[DeliveryOption], cart: &PricedCart, nodes: &[FulfillmentNode]) -> guard::Check {
+    let lines = &cart.cart.lines;
+    let nodes: HashMap<&str, &FulfillmentNode> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    for (i, option) in options.iter().enumerate() {
+        let at = format!("delivery option {i} ({})", option.code);
+        guard::check_text(&at, "code", &option.code, true)?;
+        guard::check_text(&at, "method", &option.method, true)?;
+        guard::check_text(&at, "label", &option.label, false)?;
+        guard::check_amount(&at, &option.cost)?;
+        let mut assigned = vec![false; lines.len()];
+        // Units of each (node, sku) this option takes, so two lines of one sku cannot both
+        // claim the same stock.
+        let mut taken: HashMap<(&str, &str), u64> = HashMap::new();
+        for a in &option.assignments {
+            guard::check_line(&at, a.line, lines.len())?;
+            let slot = &mut assigned[a.line as usize];
+            if *slot {
+                return Err(format!("{at}: line {} is assigned more than once", a.line));
+            }
+            *slot = true;
+            let node = nodes.get(a.node_id.as_str()).ok_or_else(|| {
+                format!("{at}: line {} goes to unknown node `{}`", a.line, a.node_id)
+            })?;
+            let line = &lines[a.line as usize];
+            let units = taken
+                .entry((node.id.as_str(), line.sku.as_str()))
+                .or_default();
+            *units += u64::from(line.quantity);
+            if *units > u64::from(node.stock_of(&line.sku)) {
+                return Err(format!(
+                    "{at}: node `{}` does not have {} of `{}` in stock",
+                    node.id, units, line.sku
+                ));
+            }
+        }
+        if let Some(missing) = assigned.iter().position(|done| !done) {
+            return Err(format!("{at}: line {missing} is not assigned to any node"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mandi_sdk::testing::{CartBuilder, line, node};
+    use mandi_sdk::{LineAssignment, Money};
+
+    use super::*;
+
+    fn option(assignments: &[(u32, &str)]) -> DeliveryOption {
+        DeliveryOption {
+            code: "std".into(),
+            method: "standard".into(),
+            assignments: assignments
+                .iter()
+                .map(|(line, node)| LineAssignment {
+                    line: *line,
+                    node_id: (*node).into(),
+                })
+                .collect(),
+            cost: Money::inr(0),
+            eta_minutes: 60,
+            label: "Standard".into(),
+        }
+    }
+
+    #[test]
+    fn delivery_must_cover_each_line_once_from_stock() {
+        let cart = CartBuilder::inr()
+            .line(line("A", 2, 100))
+            .line(line("A", 2, 100))
+            .priced();
+        let nodes = [
+            node("N1", "warehouse", "400001", &[("A", 3)]),
+            node("N2", "store", "400002", &[("A", 2)]),
+        ];
+        assert!(check(&[option(&[(0, "N1"), (1, "N2")])], &cart, &nodes).is_ok());
+        let err = check(&[option(&[(0, "N1"), (1, "N1")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("does not have 4 of `A`"), "{err}");
+        let err = check(&[option(&[(0, "N1")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("line 1 is not assigned"), "{err}");
+        let err = check(&[option(&[(0, "N1"), (0, "N2")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("more than once"), "{err}");
+        let err = check(&[option(&[(0, "N1"), (1, "X")])], &cart, &nodes).unwrap_err();
+        assert!(err.contains("unknown node `X`"), "{err}");
     }
 }

@@ -47,7 +47,7 @@ impl HookCall for Payment {
         operations: &Vec<PaymentOperation>,
         input: PaymentInput<'_>,
     ) -> Result<(), String> {
-        guard::check_payment_operations(operations, input.methods)
+        check(operations, input.methods)
     }
 
     fn from_run_input<'a>(input: &'a RunInput, priced: &'a PricedCart) -> PaymentInput<'a> {
@@ -69,5 +69,47 @@ impl Plugin {
         methods: &[PaymentMethod],
     ) -> HookRun<Vec<PaymentOperation>> {
         self.call::<Payment>(call, ctx, PaymentInput { cart, methods })
+    }
+}
+
+/// Every operation names a method the hook was offered; a name is shown to shoppers, so it is
+/// text of sane length; a position is within the list.
+fn check(operations: &[PaymentOperation], methods: &[PaymentMethod]) -> guard::Check {
+    // More operations than three per method can only be a loop gone wrong.
+    let most = methods.len() * 3;
+    if operations.len() > most {
+        return Err(format!(
+            "{} payment operations for {} methods (at most {most})",
+            operations.len(),
+            methods.len()
+        ));
+    }
+    for (i, op) in operations.iter().enumerate() {
+        let id = op.method_id();
+        let at = format!("payment operation {i} ({id})");
+        if !methods.iter().any(|m| m.id == id) {
+            return Err(format!("{at}: no payment method has the id `{id}`"));
+        }
+        match op {
+            PaymentOperation::Rename { name, .. } => guard::check_text(&at, "name", name, true)?,
+            PaymentOperation::Move { index, .. } if *index as usize >= methods.len() => {
+                return Err(format!(
+                    "{at}: position {index} is past the last of {} methods",
+                    methods.len()
+                ));
+            }
+            PaymentOperation::Hide { .. } | PaymentOperation::Move { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+impl WireSize for PaymentOperation {
+    fn wire_size(&self) -> usize {
+        match self {
+            PaymentOperation::Hide { id } => id.wire_size(),
+            PaymentOperation::Rename { id, name } => id.wire_size() + name.wire_size(),
+            PaymentOperation::Move { id, .. } => id.wire_size() + guard::SCALAR,
+        }
     }
 }

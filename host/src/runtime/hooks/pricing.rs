@@ -1,6 +1,6 @@
 //! The pricing hook: adjustments and free items for the cart at catalog prices.
 
-use mandi_sdk::{Cart, Context, PricedCart, PricingResult, RunInput};
+use mandi_sdk::{AdjustmentKind, Cart, Context, PricedCart, PricingResult, RunInput, Target};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
@@ -36,7 +36,7 @@ impl HookCall for Pricing {
     }
 
     fn check_output(result: &PricingResult, cart: &Cart) -> Result<(), String> {
-        guard::check_pricing(result, cart)
+        check(result, cart)
     }
 
     fn from_run_input<'a>(input: &'a RunInput, _: &'a PricedCart) -> &'a Cart {
@@ -54,5 +54,99 @@ impl Plugin {
         cart: &Cart,
     ) -> HookRun<PricingResult> {
         self.call::<Pricing>(call, ctx, cart)
+    }
+}
+
+fn check(result: &PricingResult, cart: &Cart) -> guard::Check {
+    for (i, adj) in result.adjustments.iter().enumerate() {
+        let at = format!("adjustment {i} ({})", adj.code);
+        guard::check_text(&at, "code", &adj.code, true)?;
+        guard::check_text(&at, "message", &adj.message, false)?;
+        if let Target::Line(line) = adj.target {
+            guard::check_line(&at, line, cart.lines.len())?;
+        }
+        match &adj.kind {
+            AdjustmentKind::PercentOff(p) if p.bps() > 10_000 => {
+                return Err(format!("{at}: percent-off of {p} is over 100%"));
+            }
+            AdjustmentKind::PercentOff(_) => {}
+            AdjustmentKind::AmountOff(m) => guard::check_amount(&at, m)?,
+            AdjustmentKind::PriceOverride(m) => {
+                guard::check_amount(&at, m)?;
+                if adj.target == Target::Order {
+                    return Err(format!("{at}: price-override needs a line target"));
+                }
+            }
+        }
+    }
+    for (i, item) in result.free_items.iter().enumerate() {
+        let at = format!("free item {i} ({})", item.sku);
+        guard::check_text(&at, "sku", &item.sku, true)?;
+        guard::check_text(&at, "code", &item.code, true)?;
+        guard::check_text(&at, "message", &item.message, false)?;
+        if item.quantity == 0 {
+            return Err(format!("{at}: quantity must be at least 1"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mandi_sdk::testing::{CartBuilder, line};
+    use mandi_sdk::{Adjustment, Money, Percent};
+
+    use super::*;
+
+    #[test]
+    fn pricing_output_is_checked_against_the_cart() {
+        let cart = CartBuilder::inr().line(line("A", 1, 100)).build();
+        let with = |adj: Adjustment| PricingResult {
+            adjustments: vec![adj],
+            free_items: vec![],
+        };
+        let ok = Adjustment::line(
+            0,
+            AdjustmentKind::PercentOff(Percent::from_percent(10)),
+            "X",
+            "",
+        );
+        assert!(check(&with(ok), &cart).is_ok());
+        let bad_line = Adjustment::line(
+            3,
+            AdjustmentKind::PercentOff(Percent::from_percent(10)),
+            "X",
+            "",
+        );
+        assert!(
+            check(&with(bad_line), &cart)
+                .unwrap_err()
+                .contains("line 3 does not exist")
+        );
+        let over = Adjustment::order(
+            AdjustmentKind::PercentOff(Percent::from_bps(10_001)),
+            "X",
+            "",
+        );
+        assert!(check(&with(over), &cart).unwrap_err().contains("over 100%"));
+        let negative = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(-5)), "X", "");
+        assert!(
+            check(&with(negative), &cart)
+                .unwrap_err()
+                .contains("negative")
+        );
+        let order_override =
+            Adjustment::order(AdjustmentKind::PriceOverride(Money::inr(5)), "X", "");
+        assert!(
+            check(&with(order_override), &cart)
+                .unwrap_err()
+                .contains("line target")
+        );
+        let no_code = Adjustment::order(AdjustmentKind::AmountOff(Money::inr(5)), " ", "");
+        assert!(
+            check(&with(no_code), &cart)
+                .unwrap_err()
+                .contains("code is empty")
+        );
     }
 }

@@ -36,7 +36,7 @@ impl HookCall for Validation {
     }
 
     fn check_output(violations: &Vec<Violation>, cart: &PricedCart) -> Result<(), String> {
-        guard::check_violations(violations, cart)
+        check(violations, cart)
     }
 
     fn from_run_input<'a>(_: &'a RunInput, priced: &'a PricedCart) -> &'a PricedCart {
@@ -54,4 +54,16 @@ impl Plugin {
     ) -> HookRun<Vec<Violation>> {
         self.call::<Validation>(call, ctx, cart)
     }
+}
+
+fn check(violations: &[Violation], cart: &PricedCart) -> guard::Check {
+    for (i, v) in violations.iter().enumerate() {
+        let at = format!("violation {i} ({})", v.code);
+        guard::check_text(&at, "code", &v.code, true)?;
+        guard::check_text(&at, "message", &v.message, false)?;
+        if let Some(line) = v.line {
+            guard::check_line(&at, line, cart.cart.lines.len())?;
+        }
+    }
+    Ok(())
 }
