@@ -295,6 +295,12 @@ fn print_quote(status: u16, quote: &Value) {
             ""
         },
     );
+    if quote["payment_methods"]
+        .as_array()
+        .is_some_and(|m| !m.is_empty())
+    {
+        println!("  PAY    {}", payment_names(quote));
+    }
     let trace: Vec<String> = quote["trace"]
         .as_array()
         .into_iter()
