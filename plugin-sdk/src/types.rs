@@ -1,4 +1,4 @@
-//! The contract's records as plain Rust values. Names mirror the WIT in `wit/types.wit`; the JSON
+//! The contract's records as plain Rust values. Names mirror the WIT in `wit/0.2.0/types.wit`; the JSON
 //! form (serde) is the same one `mandi plugin run` reads, so a test fixture is also a run input.
 
 use std::fmt;

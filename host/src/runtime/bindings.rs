@@ -459,12 +459,12 @@ macro_rules! guest_hooks {
     };
 }
 
-/// `mandi:commerce@0.1.0`, generated from the contract as released (`wit/0.1.0`).
+/// `mandi:commerce@0.1.0`, generated from the contract as released (`wit/`).
 pub(super) mod v0_1 {
     use super::*;
 
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../wit",
         world: "mandi:commerce/plugin@0.1.0",
         // Inputs borrow from the host's own values: no copy of every cart string per call.
         ownership: Borrowing { duplicate_if_necessary: true },
@@ -495,12 +495,12 @@ pub(super) mod v0_1 {
     }
 }
 
-/// `mandi:commerce@0.2.0`, the current contract (`wit/`).
+/// `mandi:commerce@0.2.0`, the current contract (`wit/0.2.0`).
 pub(super) mod v0_2 {
     use super::*;
 
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "mandi:commerce/plugin@0.2.0",
         ownership: Borrowing { duplicate_if_necessary: true },
     });

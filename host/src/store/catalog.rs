@@ -205,8 +205,9 @@ impl Store {
         self.nodes_where(tenant, None).await
     }
 
-    /// What a checkout needs besides the cart, in one transaction (a round trip saved on
-    /// every quote): every node with its stock, and the tenant's payment methods.
+    /// What a checkout needs besides the cart, in one transaction: every node with its stock,
+    /// and the tenant's payment methods (one more SELECT, not a transaction of its own with
+    /// its BEGIN, tenant setting and COMMIT).
     pub async fn nodes_and_payment_methods(
         &self,
         tenant: &str,

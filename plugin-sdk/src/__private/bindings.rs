@@ -6,7 +6,7 @@
 
 pub mod pricing_world {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "mandi:commerce/pricing-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_pricing",
@@ -18,7 +18,7 @@ pub mod pricing_world {
 
 pub mod validation_world {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "mandi:commerce/validation-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_validation",
@@ -33,7 +33,7 @@ pub mod validation_world {
 
 pub mod fulfillment_world {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "mandi:commerce/fulfillment-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_fulfillment",
@@ -48,7 +48,7 @@ pub mod fulfillment_world {
 
 pub mod payment_world {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "mandi:commerce/payment-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_payment",
@@ -63,7 +63,7 @@ pub mod payment_world {
 
 pub mod cart_transform_world {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "mandi:commerce/cart-transform-plugin@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_cart_transform",
