@@ -99,7 +99,7 @@ pub fn example_hooks(brand: &str) -> &'static [&'static str] {
     match brand {
         "jiomart" => &["cart-transform", "pricing", "validation", "fulfillment"],
         "netmeds" => &["validation", "fulfillment", "payment"],
-        "tira" => &["pricing", "payment"],
+        "tira" => &["cart-transform", "pricing", "payment"],
         other => panic!("no example brand {other}"),
     }
 }

@@ -49,7 +49,10 @@ fn inspect_prints_contract_and_hooks() {
     );
     let report = json_stdout(&out);
     assert_eq!(report["contract"], "mandi:commerce@0.2.0");
-    assert_eq!(report["hooks"], serde_json::json!(["pricing", "payment"]));
+    assert_eq!(
+        report["hooks"],
+        serde_json::json!(["cart-transform", "pricing", "payment"])
+    );
     assert!(
         report["digest"]
             .as_str()
@@ -203,7 +206,9 @@ fn running_a_hook_the_plugin_lacks_names_the_hooks_it_has() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("does not export the fulfillment hook (it exports: pricing, payment)"),
+        stderr.contains(
+            "does not export the fulfillment hook (it exports: cart-transform, pricing, payment)"
+        ),
         "{stderr}"
     );
 }
@@ -248,7 +253,7 @@ fn quote_runs_every_exported_hook_through_the_pipeline() {
         .flatten()
         .filter_map(|t| t["outcome"].as_str())
         .collect();
-    assert_eq!(outcomes, ["default", "ok", "default", "default", "ok"]);
+    assert_eq!(outcomes, ["ok", "ok", "default", "default", "ok"]);
     // Over tira's limit for cash on delivery: its payment hook hid it.
     assert_eq!(quote["payment"]["hidden"], serde_json::json!(["cod"]));
     assert_eq!(

@@ -26,7 +26,10 @@ fn example_plugins_report_contract_and_hooks() {
     let tira = runtime()
         .load(&mandi_tests::plugin_bytes("tira"))
         .expect("loads");
-    assert_eq!(tira.inspection().hooks, [Hook::Pricing, Hook::Payment]);
+    assert_eq!(
+        tira.inspection().hooks,
+        [Hook::CartTransform, Hook::Pricing, Hook::Payment]
+    );
     let netmeds = runtime()
         .load(&mandi_tests::plugin_bytes("netmeds"))
         .expect("loads");
@@ -189,7 +192,10 @@ fn compiled_artifacts_are_reused_across_runtimes() {
     // A second runtime (another process, another node) loads the artifact instead of compiling.
     let plugin = make().load(&wasm).expect("second load deserializes");
     assert!(plugin.loaded_from_cache());
-    assert_eq!(plugin.inspection().hooks, [Hook::Pricing, Hook::Payment]);
+    assert_eq!(
+        plugin.inspection().hooks,
+        [Hook::CartTransform, Hook::Pricing, Hook::Payment]
+    );
 }
 
 /// A node's memory for compiled code is bounded: components beyond the budget are dropped,

@@ -79,7 +79,8 @@ impl Deployed {
 macro_rules! invoker_hooks {
     ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)+) => {
         /// Calls one deployment's hooks, within the sandbox of the checkout they belong to.
-        /// Implemented by [`Deployed`]; tests implement it with fakes.
+        /// Implemented by [`Deployed`] for every hook; tests implement it with fakes, which
+        /// answer the hooks their tests deploy (a hook a fake leaves out panics if called).
         pub trait PluginInvoker: Send + Sync {
             $(
                 fn $name(
@@ -87,7 +88,10 @@ macro_rules! invoker_hooks {
                     checkout: &CheckoutSandbox,
                     ctx: &Context,
                     $($arg: $ty),*
-                ) -> HookRun<$out>;
+                ) -> HookRun<$out> {
+                    let _ = (checkout, ctx, $($arg),*);
+                    unimplemented!("this invoker does not answer {}", stringify!($name))
+                }
             )+
 
             /// Memory the invoker holds while loaded (compiled code), for bounding the caches

@@ -2,24 +2,22 @@
 //! conversions between their generated types and the contract types the rest of the host uses
 //! (`mandi_sdk`'s plain records). Nothing outside `runtime` sees a generated type.
 //!
-//! A component is called through the bindings of the version it was built against
-//! ([`GuestHooks`]). The versions share most records, so their conversions are written once, in
-//! `conversions!`, and expanded in each version's module; only what differs (0.2.0's address
-//! subdivision, its payment hook) is written per version.
+//! A component is called through the bindings of the version it was built against; each hook's
+//! module (`runtime/hooks`) holds its calls of its export in every version that has it. The
+//! versions share most records, so their conversions are written once, in `conversions!`, and
+//! expanded in each version's module; only what differs (0.2.0's address subdivision) is
+//! written per version.
 
 #![allow(unsafe_code, missing_debug_implementations, unused_qualifications)]
 
 use mandi_sdk as c;
-use wasmtime::Store;
-use wasmtime::component::{Instance, InstancePre};
 
-use super::inspect::{Contract, Hook, LoadError};
 use super::state::CallState;
 
 /// What a hook call returns before the host checks it: a trap, or the plugin's answer.
 pub(crate) type GuestResult<T> = wasmtime::Result<Result<T, c::PluginError>>;
 
-/// Conversions and hook calls common to every contract version. Expanded inside a version's
+/// Conversions and host imports common to every contract version. Expanded inside a version's
 /// module, where `wit` is that version's `types` interface and `address` its address
 /// conversion.
 macro_rules! conversions {
@@ -58,7 +56,7 @@ macro_rules! conversions {
             }
         }
 
-        pub(super) fn with_cart<R>(cart: &c::Cart, f: impl FnOnce(wit::Cart<'_>) -> R) -> R {
+        pub(crate) fn with_cart<R>(cart: &c::Cart, f: impl FnOnce(wit::Cart<'_>) -> R) -> R {
             let tags: Vec<Vec<&str>> = cart.lines.iter().map(|l| strs(&l.product.tags)).collect();
             let line_attributes: Vec<Vec<wit::Attribute<'_>>> = cart
                 .lines
@@ -117,7 +115,7 @@ macro_rules! conversions {
             }
         }
 
-        pub(super) fn with_priced_cart<R>(
+        pub(crate) fn with_priced_cart<R>(
             priced: &c::PricedCart,
             f: impl FnOnce(wit::PricedCart<'_>) -> R,
         ) -> R {
@@ -145,7 +143,7 @@ macro_rules! conversions {
             })
         }
 
-        pub(super) fn with_nodes<R>(
+        pub(crate) fn with_nodes<R>(
             nodes: &[c::FulfillmentNode],
             f: impl FnOnce(&[wit::FulfillmentNode<'_>]) -> R,
         ) -> R {
@@ -176,7 +174,7 @@ macro_rules! conversions {
             f(&nodes)
         }
 
-        pub(super) fn with_delivery_options<R>(
+        pub(crate) fn with_delivery_options<R>(
             options: &[c::DeliveryOption],
             f: impl FnOnce(&[wit::DeliveryOptionParam<'_>]) -> R,
         ) -> R {
@@ -232,7 +230,7 @@ macro_rules! conversions {
             }
         }
 
-        pub(super) fn delivery_option_from(
+        pub(crate) fn delivery_option_from(
             x: wit::DeliveryOptionResult,
             currency: &str,
         ) -> c::DeliveryOption {
@@ -253,7 +251,7 @@ macro_rules! conversions {
             }
         }
 
-        pub(super) fn pricing_result_from(
+        pub(crate) fn pricing_result_from(
             x: pricing::PricingResult,
             currency: &str,
         ) -> c::PricingResult {
@@ -295,66 +293,6 @@ macro_rules! conversions {
             }
         }
 
-        /// Calls the pricing export.
-        pub(super) fn price(
-            ix: &pricing::GuestIndices,
-            store: &mut Store<CallState>,
-            instance: &Instance,
-            ctx: &c::Context,
-            cart: &c::Cart,
-        ) -> GuestResult<c::PricingResult> {
-            let guest = ix.load(&mut *store, instance)?;
-            let result = with_cart(cart, |cart| guest.call_price(&mut *store, ctx.into(), cart))?;
-            Ok(result
-                .map(|r| pricing_result_from(r, &cart.currency))
-                .map_err(Into::into))
-        }
-
-        /// Calls the validation export.
-        pub(super) fn validate(
-            ix: &validation::GuestIndices,
-            store: &mut Store<CallState>,
-            instance: &Instance,
-            ctx: &c::Context,
-            cart: &c::PricedCart,
-        ) -> GuestResult<Vec<c::Violation>> {
-            let guest = ix.load(&mut *store, instance)?;
-            let result = with_priced_cart(cart, |cart| {
-                guest.call_validate(&mut *store, ctx.into(), cart)
-            })?;
-            Ok(result
-                .map(|v| v.into_iter().map(Into::into).collect())
-                .map_err(Into::into))
-        }
-
-        /// Calls the fulfillment export.
-        pub(super) fn fulfill(
-            ix: &fulfillment::GuestIndices,
-            store: &mut Store<CallState>,
-            instance: &Instance,
-            ctx: &c::Context,
-            cart: &c::PricedCart,
-            nodes: &[c::FulfillmentNode],
-            defaults: &[c::DeliveryOption],
-        ) -> GuestResult<Vec<c::DeliveryOption>> {
-            let guest = ix.load(&mut *store, instance)?;
-            let result = with_priced_cart(cart, |cart| {
-                with_nodes(nodes, |nodes| {
-                    with_delivery_options(defaults, |defaults| {
-                        guest.call_fulfill(&mut *store, ctx.into(), cart, nodes, defaults)
-                    })
-                })
-            })?;
-            Ok(result
-                .map(|options| {
-                    options
-                        .into_iter()
-                        .map(|o| delivery_option_from(o, &cart.cart.currency))
-                        .collect()
-                })
-                .map_err(Into::into))
-        }
-
         impl wit_host::Host for CallState {
             fn log(
                 &mut self,
@@ -382,7 +320,7 @@ macro_rules! conversions {
         }
 
         /// Links this version's host imports.
-        pub(super) fn add_host_to_linker(
+        pub(crate) fn add_host_to_linker(
             linker: &mut wasmtime::component::Linker<CallState>,
         ) -> wasmtime::Result<()> {
             wit_host::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
@@ -390,77 +328,11 @@ macro_rules! conversions {
                 |s| s,
             )
         }
-
-        /// Looks an export up, or says why the component's hook does not fit this version.
-        fn indices<T>(
-            hook: Hook,
-            exported: bool,
-            lookup: impl FnOnce() -> wasmtime::Result<T>,
-        ) -> Result<Option<T>, LoadError> {
-            if !exported {
-                return Ok(None);
-            }
-            lookup().map(Some).map_err(|e| LoadError::HookSignature {
-                hook,
-                message: format!("{e:#}"),
-            })
-        }
-
-        /// Type-checks an export against this version's signature on a live instance.
-        fn check<T>(
-            hook: Hook,
-            ix: &Option<T>,
-            load: impl FnOnce(&T) -> wasmtime::Result<()>,
-        ) -> Result<(), LoadError> {
-            match ix {
-                Some(ix) => load(ix).map_err(|e| LoadError::HookSignature {
-                    hook,
-                    message: format!("{e:#}"),
-                }),
-                None => Ok(()),
-            }
-        }
-    };
-}
-
-/// A version's hook exports: one optional `GuestIndices` per hook of that version (the
-/// generated interface module of the same name), found when the component is linked and
-/// type-checked on a live instance before its first call.
-macro_rules! guest_hooks {
-    ($(#[$doc:meta])* $($field:ident: $hook:ident),+ $(,)?) => {
-        $(#[$doc])*
-        pub(crate) struct Hooks {
-            $(pub(super) $field: Option<$field::GuestIndices>,)+
-        }
-
-        impl Hooks {
-            pub(super) fn new(
-                pre: &InstancePre<CallState>,
-                hooks: &[Hook],
-            ) -> Result<Self, LoadError> {
-                Ok(Self {
-                    $($field: indices(Hook::$hook, hooks.contains(&Hook::$hook), || {
-                        $field::GuestIndices::new(pre)
-                    })?,)+
-                })
-            }
-
-            pub(super) fn check(
-                &self,
-                store: &mut Store<CallState>,
-                instance: &Instance,
-            ) -> Result<(), LoadError> {
-                $(check(Hook::$hook, &self.$field, |ix| {
-                    ix.load(&mut *store, instance).map(drop)
-                })?;)+
-                Ok(())
-            }
-        }
     };
 }
 
 /// `mandi:commerce@0.1.0`, generated from the contract as released (`wit/`).
-pub(super) mod v0_1 {
+pub(crate) mod v0_1 {
     use super::*;
 
     wasmtime::component::bindgen!({
@@ -470,7 +342,7 @@ pub(super) mod v0_1 {
         ownership: Borrowing { duplicate_if_necessary: true },
     });
 
-    use exports::mandi::commerce::{fulfillment, pricing, validation};
+    use exports::mandi::commerce::pricing;
     use mandi::commerce::host as wit_host;
     use mandi::commerce::types as wit;
 
@@ -486,17 +358,10 @@ pub(super) mod v0_1 {
     }
 
     conversions!();
-
-    guest_hooks! {
-        /// The hooks a 0.1.0 component exports.
-        pricing: Pricing,
-        validation: Validation,
-        fulfillment: Fulfillment,
-    }
 }
 
 /// `mandi:commerce@0.2.0`, the current contract (`wit/0.2.0`).
-pub(super) mod v0_2 {
+pub(crate) mod v0_2 {
     use super::*;
 
     wasmtime::component::bindgen!({
@@ -505,7 +370,7 @@ pub(super) mod v0_2 {
         ownership: Borrowing { duplicate_if_necessary: true },
     });
 
-    use exports::mandi::commerce::{cart_transform, fulfillment, payment, pricing, validation};
+    use exports::mandi::commerce::pricing;
     use mandi::commerce::host as wit_host;
     use mandi::commerce::types as wit;
 
@@ -521,264 +386,12 @@ pub(super) mod v0_2 {
     }
 
     conversions!();
-
-    /// Calls the payment export.
-    pub(super) fn customize_payment(
-        ix: &payment::GuestIndices,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::PricedCart,
-        methods: &[c::PaymentMethod],
-    ) -> GuestResult<Vec<c::PaymentOperation>> {
-        let guest = ix.load(&mut *store, instance)?;
-        let methods: Vec<payment::PaymentMethod<'_>> = methods
-            .iter()
-            .map(|m| payment::PaymentMethod {
-                id: &m.id,
-                name: &m.name,
-                kind: &m.kind,
-            })
-            .collect();
-        let result = with_priced_cart(cart, |cart| {
-            guest.call_customize(&mut *store, ctx.into(), cart, &methods)
-        })?;
-        Ok(result
-            .map(|ops| {
-                ops.into_iter()
-                    .map(|op| match op {
-                        payment::PaymentOperation::Hide(id) => c::PaymentOperation::Hide { id },
-                        payment::PaymentOperation::Rename(r) => c::PaymentOperation::Rename {
-                            id: r.id,
-                            name: r.name,
-                        },
-                        payment::PaymentOperation::Move(m) => c::PaymentOperation::Move {
-                            id: m.id,
-                            index: m.index,
-                        },
-                    })
-                    .collect()
-            })
-            .map_err(Into::into))
-    }
-
-    /// Calls the cart-transform export.
-    pub(super) fn transform_cart(
-        ix: &cart_transform::GuestIndices,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::Cart,
-    ) -> GuestResult<Vec<c::CartOperation>> {
-        let guest = ix.load(&mut *store, instance)?;
-        let result = with_cart(cart, |cart| {
-            guest.call_transform(&mut *store, ctx.into(), cart)
-        })?;
-        let parts = |parts: Vec<cart_transform::BundlePart>| {
-            parts
-                .into_iter()
-                .map(|p| c::BundlePart {
-                    sku: p.sku,
-                    quantity: p.quantity,
-                })
-                .collect()
-        };
-        Ok(result
-            .map(|ops| {
-                ops.into_iter()
-                    .map(|op| match op {
-                        cart_transform::CartOperation::Expand(x) => c::CartOperation::Expand {
-                            line: x.line,
-                            parts: parts(x.parts),
-                            code: x.code,
-                            message: x.message,
-                        },
-                        cart_transform::CartOperation::Merge(x) => c::CartOperation::Merge {
-                            parts: parts(x.parts),
-                            bundle_sku: x.bundle_sku,
-                            quantity: x.quantity,
-                            code: x.code,
-                            message: x.message,
-                        },
-                    })
-                    .collect()
-            })
-            .map_err(Into::into))
-    }
-
-    guest_hooks! {
-        /// The hooks a 0.2.0 component exports.
-        pricing: Pricing,
-        validation: Validation,
-        fulfillment: Fulfillment,
-        payment: Payment,
-        cart_transform: CartTransform,
-    }
 }
 
-/// A component's hook exports, typed by the contract version it was built against.
-pub(crate) enum GuestHooks {
-    V0_1(v0_1::Hooks),
-    V0_2(v0_2::Hooks),
-}
-
-/// Panics with the message callers are told to avoid (deployments only go to exported hooks).
-fn missing(hook: Hook) -> ! {
-    panic!("the component does not export the {hook} hook")
-}
-
-impl GuestHooks {
-    /// Finds the exports of `hooks` in a component built against `contract` (a version
-    /// [`inspect`](super::inspect::inspect) accepted).
-    pub(super) fn new(
-        contract: Contract,
-        pre: &InstancePre<CallState>,
-        hooks: &[Hook],
-    ) -> Result<Self, LoadError> {
-        match contract {
-            Contract::V0_1 => v0_1::Hooks::new(pre, hooks).map(Self::V0_1),
-            Contract::V0_2 => v0_2::Hooks::new(pre, hooks).map(Self::V0_2),
-        }
-    }
-
-    /// Links the host imports of every supported version.
-    pub(super) fn add_hosts_to_linker(
-        linker: &mut wasmtime::component::Linker<CallState>,
-    ) -> wasmtime::Result<()> {
-        v0_1::add_host_to_linker(linker)?;
-        v0_2::add_host_to_linker(linker)
-    }
-
-    pub(super) fn check(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-    ) -> Result<(), LoadError> {
-        match self {
-            Self::V0_1(h) => h.check(store, instance),
-            Self::V0_2(h) => h.check(store, instance),
-        }
-    }
-
-    pub(super) fn price(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::Cart,
-    ) -> GuestResult<c::PricingResult> {
-        match self {
-            Self::V0_1(h) => v0_1::price(
-                h.pricing.as_ref().unwrap_or_else(|| missing(Hook::Pricing)),
-                store,
-                instance,
-                ctx,
-                cart,
-            ),
-            Self::V0_2(h) => v0_2::price(
-                h.pricing.as_ref().unwrap_or_else(|| missing(Hook::Pricing)),
-                store,
-                instance,
-                ctx,
-                cart,
-            ),
-        }
-    }
-
-    pub(super) fn validate(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::PricedCart,
-    ) -> GuestResult<Vec<c::Violation>> {
-        match self {
-            Self::V0_1(h) => v0_1::validate(
-                h.validation
-                    .as_ref()
-                    .unwrap_or_else(|| missing(Hook::Validation)),
-                store,
-                instance,
-                ctx,
-                cart,
-            ),
-            Self::V0_2(h) => v0_2::validate(
-                h.validation
-                    .as_ref()
-                    .unwrap_or_else(|| missing(Hook::Validation)),
-                store,
-                instance,
-                ctx,
-                cart,
-            ),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn fulfill(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::PricedCart,
-        nodes: &[c::FulfillmentNode],
-        defaults: &[c::DeliveryOption],
-    ) -> GuestResult<Vec<c::DeliveryOption>> {
-        match self {
-            Self::V0_1(h) => v0_1::fulfill(
-                h.fulfillment
-                    .as_ref()
-                    .unwrap_or_else(|| missing(Hook::Fulfillment)),
-                store,
-                instance,
-                ctx,
-                cart,
-                nodes,
-                defaults,
-            ),
-            Self::V0_2(h) => v0_2::fulfill(
-                h.fulfillment
-                    .as_ref()
-                    .unwrap_or_else(|| missing(Hook::Fulfillment)),
-                store,
-                instance,
-                ctx,
-                cart,
-                nodes,
-                defaults,
-            ),
-        }
-    }
-
-    pub(super) fn customize_payment(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::PricedCart,
-        methods: &[c::PaymentMethod],
-    ) -> GuestResult<Vec<c::PaymentOperation>> {
-        match self {
-            Self::V0_2(v0_2::Hooks {
-                payment: Some(ix), ..
-            }) => v0_2::customize_payment(ix, store, instance, ctx, cart, methods),
-            _ => missing(Hook::Payment),
-        }
-    }
-
-    pub(super) fn transform_cart(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        ctx: &c::Context,
-        cart: &c::Cart,
-    ) -> GuestResult<Vec<c::CartOperation>> {
-        match self {
-            Self::V0_2(v0_2::Hooks {
-                cart_transform: Some(ix),
-                ..
-            }) => v0_2::transform_cart(ix, store, instance, ctx, cart),
-            _ => missing(Hook::CartTransform),
-        }
-    }
+/// Links the host imports of every supported version.
+pub(super) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
+    v0_1::add_host_to_linker(linker)?;
+    v0_2::add_host_to_linker(linker)
 }

@@ -4,6 +4,8 @@
 use std::fmt;
 
 use serde::Serialize;
+
+use super::hooks::Hook;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -56,75 +58,6 @@ impl PartialEq<&str> for Contract {
     fn eq(&self, other: &&str) -> bool {
         (other.strip_prefix(CONTRACT_PACKAGE)).and_then(|rest| rest.strip_prefix('@'))
             == Some(self.version())
-    }
-}
-
-/// One of the checkout pipeline's extension points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Hook {
-    CartTransform,
-    Pricing,
-    Validation,
-    Fulfillment,
-    Payment,
-}
-
-impl Hook {
-    /// Every hook, in the order a checkout runs them.
-    pub const ALL: [Hook; 5] = [
-        Hook::CartTransform,
-        Hook::Pricing,
-        Hook::Validation,
-        Hook::Fulfillment,
-        Hook::Payment,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hook::Pricing => "pricing",
-            Hook::Validation => "validation",
-            Hook::Fulfillment => "fulfillment",
-            Hook::Payment => "payment",
-            Hook::CartTransform => "cart-transform",
-        }
-    }
-
-    /// Every hook's name, for messages: `pricing, validation, fulfillment or payment`.
-    pub fn names() -> String {
-        let names = Hook::ALL.map(Hook::as_str);
-        let (last, rest) = names.split_last().expect("there are hooks");
-        format!("{} or {last}", rest.join(", "))
-    }
-
-    /// The contract version that introduced the hook.
-    pub fn since(self) -> Contract {
-        match self {
-            Hook::Pricing | Hook::Validation | Hook::Fulfillment => Contract::V0_1,
-            Hook::Payment | Hook::CartTransform => Contract::V0_2,
-        }
-    }
-
-    /// Position in [`ALL`](Self::ALL), for tables indexed by hook.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Hook {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Hook::ALL
-            .into_iter()
-            .find(|h| h.as_str() == s)
-            .ok_or_else(|| format!("unknown hook `{s}`: expected {}", Hook::names()))
     }
 }
 

@@ -32,13 +32,14 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 pub use engine::RuntimeConfig;
-pub use inspect::{Contract, Hook, Inspection, LoadError, SUPPORTED_CONTRACTS};
+pub use hooks::Hook;
+pub use inspect::{Contract, Inspection, LoadError, SUPPORTED_CONTRACTS};
 pub use limits::{Limits, LimitsError};
 pub use outcome::{HookFailure, HookRun, LogLevel, LogRecord, Outcome, RunStats};
 pub use state::{ConfigError, PluginConfig};
 
-use bindings::GuestHooks;
 use guard::WireSize;
+use hooks::HookExports;
 use state::CallState;
 
 /// Content address of a component: the SHA-256 of its bytes.
@@ -112,7 +113,7 @@ impl Runtime {
         // WASI is linked so components built with std instantiate, but the context grants
         // nothing: no files, environment, arguments, sockets or real clock (see state.rs).
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        GuestHooks::add_hosts_to_linker(&mut linker)?;
+        bindings::add_to_linker(&mut linker)?;
         Ok(Self {
             artifacts: cache::ArtifactCache::new(&engine, config.cache_dir.clone()),
             engine,
@@ -313,7 +314,7 @@ struct PluginInner {
     inspection: Inspection,
     info: LinkInfo,
     pre: InstancePre<CallState>,
-    hooks: GuestHooks,
+    hooks: HookExports,
 }
 
 /// Where a plugin's compiled code came from.
@@ -448,7 +449,7 @@ impl Plugin {
         pre: InstancePre<CallState>,
         info: LinkInfo,
     ) -> Result<Self, LoadError> {
-        let hooks = GuestHooks::new(inspection.contract, &pre, &inspection.hooks)?;
+        let hooks = HookExports::find(inspection.contract, &pre, &inspection.hooks)?;
         let plugin = Self {
             inner: Arc::new(PluginInner {
                 digest,

@@ -8,6 +8,9 @@
 //! - **Free sample**: once the subtotal reaches a threshold (`FREE-SAMPLE`).
 //!
 //! Payment hides cash on delivery above an order total (`cod_limit_paise`).
+//!
+//! Gift sets: a shopper who picks every item of a set separately gets the set (its own catalog
+//! product, at its set price): the cart transform merges them (`GIFT-SET`).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -32,6 +35,8 @@ struct Config {
     free_sample: Option<FreeSample>,
     /// Cash on delivery is not offered for orders above this total; `null` always offers it.
     cod_limit_paise: Option<u32>,
+    /// Gift sets by set SKU: the units of each item that make one set.
+    gift_sets: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -69,6 +74,13 @@ impl Default for Config {
                 min_subtotal_paise: 150_000,
             }),
             cod_limit_paise: Some(500_000),
+            gift_sets: BTreeMap::from([(
+                "TIRA-GLOW-SET".into(),
+                BTreeMap::from([
+                    ("SERUM-VITC-30ML".into(), 1),
+                    ("SUNSCREEN-SPF50-50ML".into(), 1),
+                ]),
+            )]),
         }
     }
 }
@@ -103,6 +115,13 @@ impl Config {
             .is_some_and(|s| s.sku.trim().is_empty())
         {
             return Err(invalid_config("free_sample.sku is empty"));
+        }
+        if let Some((set, _)) = (config.gift_sets.iter())
+            .find(|(_, items)| items.is_empty() || items.values().any(|units| *units == 0))
+        {
+            return Err(invalid_config(format!(
+                "gift set `{set}` needs at least one item, each at least one unit"
+            )));
         }
         Ok(config)
     }
@@ -262,7 +281,43 @@ impl Payment for Tira {
     }
 }
 
-mandi_sdk::export_plugin!(Tira: pricing, payment);
+impl CartTransform for Tira {
+    fn transform(ctx: &Context, cart: &Cart) -> Result<Vec<CartOperation>> {
+        let config = Config::load(ctx)?;
+        // Units of each item still free to go into a set (a set takes from the item's line).
+        let mut left: BTreeMap<&str, u32> = BTreeMap::new();
+        for line in &cart.lines {
+            left.entry(line.sku.as_str()).or_insert(line.quantity);
+        }
+        let mut merges = Vec::new();
+        for (set, items) in &config.gift_sets {
+            let sets = (items.iter())
+                .map(|(sku, per_set)| left.get(sku.as_str()).map_or(0, |units| units / per_set))
+                .min()
+                .unwrap_or(0);
+            if sets == 0 {
+                continue;
+            }
+            for (sku, per_set) in items {
+                if let Some(units) = left.get_mut(sku.as_str()) {
+                    *units -= per_set * sets;
+                }
+            }
+            merges.push(CartOperation::Merge {
+                parts: (items.iter())
+                    .map(|(sku, per_set)| BundlePart::new(sku, *per_set))
+                    .collect(),
+                bundle_sku: set.clone(),
+                quantity: sets,
+                code: "GIFT-SET".into(),
+                message: format!("{set} at its set price"),
+            });
+        }
+        Ok(merges)
+    }
+}
+
+mandi_sdk::export_plugin!(Tira: cart_transform, pricing, payment);
 
 #[cfg(test)]
 mod tests;

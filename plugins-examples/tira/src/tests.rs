@@ -386,3 +386,68 @@ fn the_cash_on_delivery_limit_is_configurable_and_can_be_turned_off() {
     let shown = off.customize_payment::<Tira>(&cart(10_000_000).priced(), &methods());
     assert_eq!(shown.unwrap(), []);
 }
+
+// ---- gift sets ----
+
+fn glow_set(sets: u32) -> CartOperation {
+    CartOperation::Merge {
+        parts: vec![
+            BundlePart::new("SERUM-VITC-30ML", 1),
+            BundlePart::new("SUNSCREEN-SPF50-50ML", 1),
+        ],
+        bundle_sku: "TIRA-GLOW-SET".into(),
+        quantity: sets,
+        code: "GIFT-SET".into(),
+        message: "TIRA-GLOW-SET at its set price".into(),
+    }
+}
+
+#[test]
+fn every_item_of_a_gift_set_makes_as_many_sets_as_the_scarcest_allows() {
+    let cart = CartBuilder::inr()
+        .line(line("LIPSTICK-MATTE-RUBY", 1, 79_900))
+        .line(line("SERUM-VITC-30ML", 3, 64_900))
+        .line(line("SUNSCREEN-SPF50-50ML", 2, 54_900))
+        .build();
+    let ops = Harness::new().transform_cart::<Tira>(&cart).unwrap();
+    assert_eq!(ops, [glow_set(2)]);
+}
+
+#[test]
+fn a_set_missing_an_item_is_not_made_and_sets_share_no_unit() {
+    let serum_only = CartBuilder::inr()
+        .line(line("SERUM-VITC-30ML", 2, 64_900))
+        .build();
+    assert_eq!(
+        Harness::new().transform_cart::<Tira>(&serum_only).unwrap(),
+        []
+    );
+
+    // Two sets want the one serum: the first (by SKU) takes it.
+    let config = json!({ "gift_sets": {
+        "SET-A": { "SERUM-VITC-30ML": 1, "SUNSCREEN-SPF50-50ML": 1 },
+        "SET-B": { "SERUM-VITC-30ML": 1 },
+    }});
+    let cart = CartBuilder::inr()
+        .line(line("SERUM-VITC-30ML", 1, 64_900))
+        .line(line("SUNSCREEN-SPF50-50ML", 1, 54_900))
+        .build();
+    let ops = Harness::new()
+        .config(&config)
+        .transform_cart::<Tira>(&cart)
+        .unwrap();
+    assert_eq!(ops.len(), 1);
+    assert!(
+        matches!(&ops[0], CartOperation::Merge { bundle_sku, quantity: 1, .. } if bundle_sku == "SET-A")
+    );
+}
+
+#[test]
+fn an_empty_gift_set_is_refused_as_config() {
+    let config = json!({ "gift_sets": { "SET-A": {} } });
+    let err = Harness::new()
+        .config(&config)
+        .transform_cart::<Tira>(&CartBuilder::inr().build())
+        .unwrap_err();
+    assert_eq!(err.code, "invalid-config");
+}

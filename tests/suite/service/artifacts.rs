@@ -91,7 +91,10 @@ async fn serve(node: &Deployments, digest: &PluginDigest) -> (Plugin, PricingRes
         )
         .into_result();
     let plugin = node.runtime().loaded(digest).expect("loaded in memory");
-    assert_eq!(plugin.inspection().hooks, [Hook::Pricing, Hook::Payment]);
+    assert_eq!(
+        plugin.inspection().hooks,
+        [Hook::CartTransform, Hook::Pricing, Hook::Payment]
+    );
     (plugin, priced.expect("prices the sample cart"))
 }
 

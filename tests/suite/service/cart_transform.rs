@@ -1,5 +1,6 @@
 //! The cart-transform hook through the API: jiomart's combo pack is expanded into its parts
-//! before pricing, keeping the combo's price; the order ships the parts.
+//! before pricing, keeping the combo's price, and tira's gift set is merged from its items;
+//! the order ships what the quote priced.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -84,4 +85,49 @@ async fn a_combo_is_expanded_into_its_parts_at_the_combo_price() {
             .map(Vec::len),
         Some(3)
     );
+}
+
+#[tokio::test]
+async fn the_items_of_a_gift_set_are_merged_into_the_set_at_its_price() {
+    let svc = TestService::start().await;
+    let key = svc.brand("tira").await;
+    let request = json!({
+        "lines": [
+            { "sku": "SERUM-VITC-30ML", "quantity": 1 },
+            { "sku": "SUNSCREEN-SPF50-50ML", "quantity": 1 },
+        ],
+        "shipping_address": { "pincode": "400053", "city": "Mumbai", "state": "Maharashtra", "country": "IN" },
+    });
+    let quote = svc.post("/v1/quotes", &key, request.clone()).await;
+    assert_eq!(quote.status, StatusCode::OK, "{quote:?}");
+    // 649.00 + 549.00 of items become one set at its catalog price, 999.00.
+    assert_eq!(lines(&quote.body), [("TIRA-GLOW-SET", 1, 99_900, 99_900)]);
+    assert_eq!(quote.body["totals"]["total"], 99_900);
+    let merged = &quote.body["transforms"][0];
+    assert_eq!(
+        (
+            &merged["op"],
+            &merged["bundle_sku"],
+            &merged["code"],
+            &merged["lines"]
+        ),
+        (
+            &json!("merge"),
+            &json!("TIRA-GLOW-SET"),
+            &json!("GIFT-SET"),
+            &json!([0])
+        )
+    );
+    assert_eq!(quote.body["trace"][0]["hook"], "cart-transform");
+
+    // The order ships the set, from stock of the set.
+    let placed = order(&svc, &key, "set", &request).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    assert_eq!(placed.body["totals"]["total"], 99_900);
+    let shipped: Vec<&Value> = (placed.body["delivery"]["assignments"].as_array())
+        .expect("assignments")
+        .iter()
+        .map(|a| &a["line"])
+        .collect();
+    assert_eq!(shipped, [&json!(0)]);
 }

@@ -86,13 +86,15 @@ async fn a_tenants_event_and_run_ids_do_not_move_with_other_tenants_activity() {
     let busy_ids: Vec<i64> = (replayed(&svc, &busy, "0").await.iter())
         .map(|(id, _)| *id)
         .collect();
-    assert_eq!(busy_ids, (1..=15).collect::<Vec<_>>());
+    // Uploaded, three deployed (cart-transform, pricing, payment), twelve orders.
+    assert_eq!(busy_ids, (1..=16).collect::<Vec<_>>());
 
     // Runs: the quiet tenant's four hooks per order (orders re-run the pipeline), 1..=16.
     eventually(|| async { run_ids(&svc, &quiet).await.len() == 16 }).await;
     assert_eq!(run_ids(&svc, &quiet).await, (1..=16).collect::<Vec<_>>());
-    eventually(|| async { run_ids(&svc, &busy).await.len() == 12 }).await;
-    assert_eq!(run_ids(&svc, &busy).await, (1..=12).collect::<Vec<_>>());
+    // The busy tenant's cart transform and pricing per order (no payment methods: no payment run).
+    eventually(|| async { run_ids(&svc, &busy).await.len() == 24 }).await;
+    assert_eq!(run_ids(&svc, &busy).await, (1..=24).collect::<Vec<_>>());
     // A run is found by its tenant's number, and paging goes by it.
     let run = svc.get("/v1/runs/12", &quiet).await;
     assert_eq!(run.status, StatusCode::OK, "{run:?}");

@@ -233,7 +233,12 @@ async fn the_event_stream_replays_then_delivers_live_events() {
         .collect();
     assert_eq!(
         kinds,
-        ["plugin.uploaded", "plugin.deployed", "plugin.deployed"]
+        [
+            "plugin.uploaded",
+            "plugin.deployed",
+            "plugin.deployed",
+            "plugin.deployed"
+        ]
     );
     assert!(events.iter().all(|e| e["tenant_id"] == "tira"));
 

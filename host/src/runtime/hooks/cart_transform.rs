@@ -1,22 +1,28 @@
 //! The cart-transform hook: bundles to expand into their parts, or parts to merge into bundles,
 //! before pricing. (Contract 0.2.0 and later.)
 
-use mandi_sdk::{Cart, CartOperation, Context, PricedCart, RunInput};
+use mandi_sdk::{BundlePart, Cart, CartOperation, Context, PricedCart, RunInput};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::HookCall;
-use crate::runtime::bindings::{GuestHooks, GuestResult};
+use super::guest_exports;
+use crate::runtime::bindings::{self, GuestResult};
 use crate::runtime::guard::{self, WireSize};
 use crate::runtime::state::CallState;
-use crate::runtime::{CallSettings, Hook, HookRun, Plugin};
+use crate::runtime::{CallSettings, Contract, Hook, HookRun, Plugin};
 
 pub(crate) struct CartTransform;
 
+guest_exports!(cart_transform in V0_2: v0_2);
+
 impl HookCall for CartTransform {
     const HOOK: Hook = Hook::CartTransform;
+    const NAME: &'static str = "cart-transform";
+    const SINCE: Contract = Contract::V0_2;
     type Input<'a> = &'a Cart;
     type Output = Vec<CartOperation>;
+    type Exports = Exports;
 
     fn input_size(cart: &Cart) -> usize {
         cart.wire_size()
@@ -27,13 +33,44 @@ impl HookCall for CartTransform {
     }
 
     fn call_guest(
-        guest: &GuestHooks,
+        exports: &Exports,
         store: &mut Store<CallState>,
         instance: &Instance,
         ctx: &Context,
         cart: &Cart,
     ) -> GuestResult<Vec<CartOperation>> {
-        guest.transform_cart(store, instance, ctx, cart)
+        use bindings::v0_2::exports::mandi::commerce::cart_transform as wit;
+        let Exports::V0_2(ix) = exports;
+        let guest = ix.load(&mut *store, instance)?;
+        let result = bindings::v0_2::with_cart(cart, |cart| {
+            guest.call_transform(&mut *store, ctx.into(), cart)
+        })?;
+        let parts = |parts: Vec<wit::BundlePart>| {
+            (parts.into_iter())
+                .map(|p| BundlePart {
+                    sku: p.sku,
+                    quantity: p.quantity,
+                })
+                .collect()
+        };
+        let operation = |op| match op {
+            wit::CartOperation::Expand(x) => CartOperation::Expand {
+                line: x.line,
+                parts: parts(x.parts),
+                code: x.code,
+                message: x.message,
+            },
+            wit::CartOperation::Merge(x) => CartOperation::Merge {
+                parts: parts(x.parts),
+                bundle_sku: x.bundle_sku,
+                quantity: x.quantity,
+                code: x.code,
+                message: x.message,
+            },
+        };
+        Ok(result
+            .map(|ops| ops.into_iter().map(operation).collect())
+            .map_err(Into::into))
     }
 
     fn check_output(operations: &Vec<CartOperation>, cart: &Cart) -> Result<(), String> {

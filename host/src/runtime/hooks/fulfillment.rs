@@ -8,10 +8,11 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::HookCall;
-use crate::runtime::bindings::{GuestHooks, GuestResult};
+use super::guest_exports;
+use crate::runtime::bindings::{self, GuestResult};
 use crate::runtime::guard::{self, WireSize};
 use crate::runtime::state::CallState;
-use crate::runtime::{CallSettings, Hook, HookRun, Plugin};
+use crate::runtime::{CallSettings, Contract, Hook, HookRun, Plugin};
 
 pub(crate) struct Fulfillment;
 
@@ -23,10 +24,15 @@ pub(crate) struct FulfillmentInput<'a> {
     defaults: &'a [DeliveryOption],
 }
 
+guest_exports!(fulfillment in V0_1: v0_1, V0_2: v0_2);
+
 impl HookCall for Fulfillment {
     const HOOK: Hook = Hook::Fulfillment;
+    const NAME: &'static str = "fulfillment";
+    const SINCE: Contract = Contract::V0_1;
     type Input<'a> = FulfillmentInput<'a>;
     type Output = Vec<DeliveryOption>;
+    type Exports = Exports;
 
     fn input_size(input: FulfillmentInput<'_>) -> usize {
         input.cart.wire_size() + input.nodes.wire_size() + input.defaults.wire_size()
@@ -37,20 +43,41 @@ impl HookCall for Fulfillment {
     }
 
     fn call_guest(
-        guest: &GuestHooks,
+        exports: &Exports,
         store: &mut Store<CallState>,
         instance: &Instance,
         ctx: &Context,
         input: FulfillmentInput<'_>,
     ) -> GuestResult<Vec<DeliveryOption>> {
-        guest.fulfill(
-            store,
-            instance,
-            ctx,
-            input.cart,
-            input.nodes,
-            input.defaults,
-        )
+        let FulfillmentInput {
+            cart,
+            nodes,
+            defaults,
+        } = input;
+        macro_rules! call {
+            ($ix:expr, $v:ident) => {{
+                use bindings::$v as v;
+                let guest = $ix.load(&mut *store, instance)?;
+                let result = v::with_priced_cart(cart, |cart| {
+                    v::with_nodes(nodes, |nodes| {
+                        v::with_delivery_options(defaults, |defaults| {
+                            guest.call_fulfill(&mut *store, ctx.into(), cart, nodes, defaults)
+                        })
+                    })
+                })?;
+                Ok(result
+                    .map(|options| {
+                        (options.into_iter())
+                            .map(|o| v::delivery_option_from(o, &cart.cart.currency))
+                            .collect()
+                    })
+                    .map_err(Into::into))
+            }};
+        }
+        match exports {
+            Exports::V0_1(ix) => call!(ix, v0_1),
+            Exports::V0_2(ix) => call!(ix, v0_2),
+        }
     }
 
     fn check_output(

@@ -6,10 +6,11 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::HookCall;
-use crate::runtime::bindings::{GuestHooks, GuestResult};
+use super::guest_exports;
+use crate::runtime::bindings::{self, GuestResult};
 use crate::runtime::guard::{self, WireSize};
 use crate::runtime::state::CallState;
-use crate::runtime::{CallSettings, Hook, HookRun, Plugin};
+use crate::runtime::{CallSettings, Contract, Hook, HookRun, Plugin};
 
 pub(crate) struct Payment;
 
@@ -20,10 +21,15 @@ pub(crate) struct PaymentInput<'a> {
     methods: &'a [PaymentMethod],
 }
 
+guest_exports!(payment in V0_2: v0_2);
+
 impl HookCall for Payment {
     const HOOK: Hook = Hook::Payment;
+    const NAME: &'static str = "payment";
+    const SINCE: Contract = Contract::V0_2;
     type Input<'a> = PaymentInput<'a>;
     type Output = Vec<PaymentOperation>;
+    type Exports = Exports;
 
     fn input_size(input: PaymentInput<'_>) -> usize {
         input.cart.wire_size() + input.methods.wire_size()
@@ -34,13 +40,39 @@ impl HookCall for Payment {
     }
 
     fn call_guest(
-        guest: &GuestHooks,
+        exports: &Exports,
         store: &mut Store<CallState>,
         instance: &Instance,
         ctx: &Context,
         input: PaymentInput<'_>,
     ) -> GuestResult<Vec<PaymentOperation>> {
-        guest.customize_payment(store, instance, ctx, input.cart, input.methods)
+        use bindings::v0_2::exports::mandi::commerce::payment as wit;
+        let Exports::V0_2(ix) = exports;
+        let guest = ix.load(&mut *store, instance)?;
+        let methods: Vec<wit::PaymentMethod<'_>> = (input.methods.iter())
+            .map(|m| wit::PaymentMethod {
+                id: &m.id,
+                name: &m.name,
+                kind: &m.kind,
+            })
+            .collect();
+        let result = bindings::v0_2::with_priced_cart(input.cart, |cart| {
+            guest.call_customize(&mut *store, ctx.into(), cart, &methods)
+        })?;
+        let operation = |op| match op {
+            wit::PaymentOperation::Hide(id) => PaymentOperation::Hide { id },
+            wit::PaymentOperation::Rename(r) => PaymentOperation::Rename {
+                id: r.id,
+                name: r.name,
+            },
+            wit::PaymentOperation::Move(m) => PaymentOperation::Move {
+                id: m.id,
+                index: m.index,
+            },
+        };
+        Ok(result
+            .map(|ops| ops.into_iter().map(operation).collect())
+            .map_err(Into::into))
     }
 
     fn check_output(

@@ -5,17 +5,23 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::HookCall;
-use crate::runtime::bindings::{GuestHooks, GuestResult};
+use super::guest_exports;
+use crate::runtime::bindings::{self, GuestResult};
 use crate::runtime::guard::{self, WireSize};
 use crate::runtime::state::CallState;
-use crate::runtime::{CallSettings, Hook, HookRun, Plugin};
+use crate::runtime::{CallSettings, Contract, Hook, HookRun, Plugin};
 
 pub(crate) struct Pricing;
 
+guest_exports!(pricing in V0_1: v0_1, V0_2: v0_2);
+
 impl HookCall for Pricing {
     const HOOK: Hook = Hook::Pricing;
+    const NAME: &'static str = "pricing";
+    const SINCE: Contract = Contract::V0_1;
     type Input<'a> = &'a Cart;
     type Output = PricingResult;
+    type Exports = Exports;
 
     fn input_size(cart: &Cart) -> usize {
         cart.wire_size()
@@ -26,13 +32,27 @@ impl HookCall for Pricing {
     }
 
     fn call_guest(
-        guest: &GuestHooks,
+        exports: &Exports,
         store: &mut Store<CallState>,
         instance: &Instance,
         ctx: &Context,
         cart: &Cart,
     ) -> GuestResult<PricingResult> {
-        guest.price(store, instance, ctx, cart)
+        macro_rules! call {
+            ($ix:expr, $v:ident) => {{
+                use bindings::$v as v;
+                let guest = $ix.load(&mut *store, instance)?;
+                let result =
+                    v::with_cart(cart, |wit| guest.call_price(&mut *store, ctx.into(), wit))?;
+                Ok(result
+                    .map(|r| v::pricing_result_from(r, &cart.currency))
+                    .map_err(Into::into))
+            }};
+        }
+        match exports {
+            Exports::V0_1(ix) => call!(ix, v0_1),
+            Exports::V0_2(ix) => call!(ix, v0_2),
+        }
     }
 
     fn check_output(result: &PricingResult, cart: &Cart) -> Result<(), String> {

@@ -5,17 +5,23 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::HookCall;
-use crate::runtime::bindings::{GuestHooks, GuestResult};
+use super::guest_exports;
+use crate::runtime::bindings::{self, GuestResult};
 use crate::runtime::guard::{self, WireSize};
 use crate::runtime::state::CallState;
-use crate::runtime::{CallSettings, Hook, HookRun, Plugin};
+use crate::runtime::{CallSettings, Contract, Hook, HookRun, Plugin};
 
 pub(crate) struct Validation;
 
+guest_exports!(validation in V0_1: v0_1, V0_2: v0_2);
+
 impl HookCall for Validation {
     const HOOK: Hook = Hook::Validation;
+    const NAME: &'static str = "validation";
+    const SINCE: Contract = Contract::V0_1;
     type Input<'a> = &'a PricedCart;
     type Output = Vec<Violation>;
+    type Exports = Exports;
 
     fn input_size(cart: &PricedCart) -> usize {
         cart.wire_size()
@@ -26,13 +32,28 @@ impl HookCall for Validation {
     }
 
     fn call_guest(
-        guest: &GuestHooks,
+        exports: &Exports,
         store: &mut Store<CallState>,
         instance: &Instance,
         ctx: &Context,
         cart: &PricedCart,
     ) -> GuestResult<Vec<Violation>> {
-        guest.validate(store, instance, ctx, cart)
+        macro_rules! call {
+            ($ix:expr, $v:ident) => {{
+                use bindings::$v as v;
+                let guest = $ix.load(&mut *store, instance)?;
+                let result = v::with_priced_cart(cart, |wit| {
+                    guest.call_validate(&mut *store, ctx.into(), wit)
+                })?;
+                Ok(result
+                    .map(|v| v.into_iter().map(Into::into).collect())
+                    .map_err(Into::into))
+            }};
+        }
+        match exports {
+            Exports::V0_1(ix) => call!(ix, v0_1),
+            Exports::V0_2(ix) => call!(ix, v0_2),
+        }
     }
 
     fn check_output(violations: &Vec<Violation>, cart: &PricedCart) -> Result<(), String> {

@@ -1,8 +1,8 @@
 //! `cargo xtask demo`: the checkout service as a brand's app would meet it. Starts `mandi serve`
 //! on a scratch database, sets up a tenant per example brand through the admin API, quotes one
-//! cart for each (the same cart, three different answers), shows jiomart's combo pack expanded
-//! and tira's payment rule, places an order twice with one idempotency key, prints curl
-//! commands to try, and keeps serving until Ctrl-C.
+//! cart for each (the same cart, three different answers), shows jiomart's combo pack expanded,
+//! tira's gift set merged and its payment rule, places an order twice with one idempotency key,
+//! prints curl commands to try, and keeps serving until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -128,6 +128,18 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     print_lines(&body);
 
     let tira = &tenants[2];
+    let set = json!({
+        "lines": [{ "sku": "SERUM-VITC-30ML", "quantity": 1 }, { "sku": "SUNSCREEN-SPF50-50ML", "quantity": 1 }],
+        "shipping_address": sample_request()["shipping_address"],
+    });
+    println!(
+        "\n=== tira, a gift set: its cart-transform hook merges a serum and a sunscreen into the \
+         glow set, at the set's price ==="
+    );
+    let (status, body) = api.post("/v1/quotes", &tira.api_key, &set, &[])?;
+    print_quote(status, &body);
+    print_lines(&body);
+
     let small = json!({
         "lines": [{ "sku": "LIPSTICK-MATTE-RUBY", "quantity": 2 }],
         "shipping_address": sample_request()["shipping_address"],
