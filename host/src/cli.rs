@@ -163,11 +163,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 size_bytes: u64,
                 #[serde(flatten)]
                 inspection: &'a crate::runtime::Inspection,
+                /// What a deployment's config must look like; `null` when not declared.
+                config_schema: Option<serde_json::Value>,
             }
             print_json(&Report {
                 digest: plugin.digest().to_string(),
                 size_bytes,
                 inspection: plugin.inspection(),
+                config_schema: plugin.config_schema()?,
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -181,6 +184,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = read_config(config.as_deref())?;
             let runtime = cache.runtime()?;
             let plugin = load(&runtime, &file)?;
+            check_declared_config(&plugin, &config)?;
             quote_with(plugin, input, config)
         }
         Command::Plugin(PluginCommand::Run {
@@ -202,6 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .check_within(&runtime.config().ceilings)
                 .context("invalid limits")?;
             let plugin = load(&runtime, &file)?;
+            check_declared_config(&plugin, &config)?;
             if !plugin.has_hook(hook) {
                 anyhow::bail!(
                     "{} does not export the {hook} hook (it exports: {})",
@@ -280,6 +285,25 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<PluginConfig> {
     };
     let text = read_text(path, "config")?;
     PluginConfig::from_json(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// A config the component's declared schema refuses is refused here too, as a deploy would.
+fn check_declared_config(plugin: &Plugin, config: &PluginConfig) -> anyhow::Result<()> {
+    let Some(schema) = plugin.config_schema()? else {
+        return Ok(());
+    };
+    let config: serde_json::Value =
+        serde_json::from_str(config.as_json()).context("the config is not JSON")?;
+    match mandi_sdk::check_config(&schema, &config) {
+        Ok(()) => Ok(()),
+        Err(mismatches) => {
+            let lines: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+            anyhow::bail!(
+                "the config does not fit the plugin's config schema:\n  {}",
+                lines.join("\n  ")
+            )
+        }
+    }
 }
 
 /// Deploys `plugin` to every hook it exports, fail-closed, and quotes the input's cart.

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod config_schema;
 mod context;
 #[cfg(feature = "guest")]
 mod export;
@@ -49,6 +50,9 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
+pub use config_schema::{ConfigMismatch, InvalidSchema, config_schema};
+#[cfg(not(target_arch = "wasm32"))]
+pub use config_schema::{check_config, check_schema};
 pub use context::Context;
 pub use hooks::{CartTransform, Fulfillment, Payment, Pricing, Validation};
 pub use money::{Money, MoneyError, Percent};

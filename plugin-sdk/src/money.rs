@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// An amount in minor units (paise for INR) of an ISO 4217 currency.
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(line.checked_sub(&Money::inr(5_000))?.to_string(), "INR 1300.00");
 /// # Ok::<(), mandi_sdk::MoneyError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Money {
     /// Minor units: 12_345 in INR is Rs 123.45.
     pub amount: i64,
@@ -146,7 +147,9 @@ impl fmt::Display for Money {
 ///
 /// Serialized as the plain number of basis points (`1250`), the form the contract carries.
 /// Displayed as a percent with two decimals when it has any: `10%`, `12.50%`, `0.05%`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Percent(u32);
 

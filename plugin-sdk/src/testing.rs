@@ -359,6 +359,48 @@ impl CartBuilder {
     }
 }
 
+/// Keeps the file at `path` (a crate's `config.schema.json`) the JSON Schema of config type
+/// `C`: writes it when missing; when it differs, rewrites it and panics, since a component
+/// built before the rewrite declares the old schema. `export_plugin!(...; config = C)` adds a
+/// test that calls this.
+pub fn assert_config_schema_file<C: schemars::JsonSchema>(path: &str) {
+    let schema = serde_json::to_string_pretty(&crate::config_schema::<C>())
+        .expect("a schema is plain JSON")
+        + "\n";
+    match std::fs::read_to_string(path) {
+        Ok(on_disk) if on_disk == schema => {}
+        Ok(_) => {
+            std::fs::write(path, &schema).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+            panic!(
+                "{path} did not match the config type's schema and has been rewritten: rebuild \
+                 the component so it declares the new schema, and commit the file"
+            );
+        }
+        Err(_) => {
+            std::fs::write(path, &schema).unwrap_or_else(|e| panic!("cannot write {path}: {e}"))
+        }
+    }
+}
+
+/// Checks `config` against config type `C`'s schema exactly as the platform does when a
+/// deployment is made (see [`check_config`](crate::check_config)): `Err` lists every field
+/// that does not fit, with its JSON Pointer.
+///
+/// ```
+/// # use mandi_sdk::testing::check_config;
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Config { limit_paise: u32 }
+///
+/// assert!(check_config::<Config>(&serde_json::json!({ "limit_paise": 500 })).is_ok());
+/// let wrong = check_config::<Config>(&serde_json::json!({ "limit_paise": "500" })).unwrap_err();
+/// assert_eq!(wrong[0].path, "/limit_paise");
+/// ```
+pub fn check_config<C: schemars::JsonSchema>(
+    config: &serde_json::Value,
+) -> Result<(), Vec<crate::ConfigMismatch>> {
+    crate::check_config(&crate::config_schema::<C>(), config)
+}
+
 /// A payment method, for tests: `payment_method("cod", "Cash on delivery", "cash-on-delivery")`.
 pub fn payment_method(id: &str, name: &str, kind: &str) -> PaymentMethod {
     PaymentMethod {

@@ -214,6 +214,42 @@ fn running_a_hook_the_plugin_lacks_names_the_hooks_it_has() {
 }
 
 #[test]
+fn inspect_prints_the_declared_config_schema_and_run_checks_a_config_against_it() {
+    let wasm = mandi_tests::plugin_path("tira");
+    let out = mandi(&["plugin", "inspect", path(&wasm)]);
+    let report = json_stdout(&out);
+    let schema = &report["config_schema"];
+    assert!(schema["properties"]["gift_sets"].is_object(), "{schema}");
+    // A component that declares none says so.
+    let jiomart = json_stdout(&mandi(&[
+        "plugin",
+        "inspect",
+        path(&mandi_tests::plugin_path("jiomart")),
+    ]));
+    assert_eq!(jiomart["config_schema"], Value::Null);
+
+    let input = mandi_tests::samples_dir().join("cart.json");
+    let config = write_temp("bad-config.json", r#"{ "max_discount_bps": "twenty" }"#);
+    let out = mandi(&[
+        "plugin",
+        "run",
+        "--hook",
+        "pricing",
+        "--input",
+        path(&input),
+        "--config",
+        path(&config),
+        path(&wasm),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/max_discount_bps") && stderr.contains("config schema"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn inspecting_a_non_component_fails_clearly() {
     let file = write_temp("not-wasm", "hello");
     let out = mandi(&["plugin", "inspect", path(&file)]);

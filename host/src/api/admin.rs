@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::{FailurePolicyName, HookName, WasmComponent};
 use super::{Admin, ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody};
-use crate::pipeline::parse_policy;
+use crate::pipeline::{parse_policy, tally};
 use crate::runtime::{Hook, Limits, PluginConfig};
 use crate::store::{DeploymentRecord, NewDeployment, PluginRecord, Tenant};
 use crate::tenants::generate_api_key;
@@ -45,7 +45,7 @@ pub struct CreatedKey {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
-    /// `pricing`, `validation`, `fulfillment` or `payment` (else 422 `unknown-hook`).
+    /// One of the hooks (else 422 `unknown-hook`).
     #[schema(value_type = HookName)]
     pub hook: String,
     /// Digest of an uploaded component, `sha256:...`.
@@ -63,13 +63,39 @@ pub struct Deploy {
     #[serde(default)]
     #[schema(value_type = Option<Limits>)]
     pub limits: Option<serde_json::Value>,
+    /// Deploy even when the tenant's test carts do not all quote as expected (recorded as
+    /// forced) [default: false; then such a deploy is 422 `test-carts-failed`].
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A config that does not fit the schema its component declares is 422 `invalid-config`,
+/// naming the first field that does not fit; `details.fields` lists every one.
+fn check_config_against(schema: &serde_json::Value, config: &serde_json::Value) -> ApiResult<()> {
+    let Err(mismatches) = mandi_sdk::check_config(schema, config) else {
+        return Ok(());
+    };
+    let first = mismatches
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let fields: Vec<serde_json::Value> = (mismatches.iter())
+        .map(|m| serde_json::json!({ "path": m.path, "message": m.message }))
+        .collect();
+    Err(ApiError::unprocessable(
+        "invalid-config",
+        format!("the config does not fit the plugin's config schema: {first}"),
+    )
+    .with_details(serde_json::json!({ "fields": fields })))
 }
 
 /// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
 fn config_schema() -> utoipa::openapi::Schema {
     super::schema::free_form_object(
         "The JSON object the plugin reads as its config [default: {}]: any fields, which only \
-         the plugin gives a meaning (at most 64 KiB, else 422 `invalid-config`).",
+         the plugin gives a meaning (at most 64 KiB, else 422 `invalid-config`). When the \
+         component declares a config schema (its `config_schema`), the config must fit it, \
+         else 422 `invalid-config` naming the field.",
         true,
     )
 }
@@ -219,6 +245,13 @@ pub async fn upload_plugin(
         .deployments()
         .load_component(wasm.clone())
         .await?;
+    // Runs the component's `config` export, if it has one: a sandboxed call, off the executor.
+    let config_schema = {
+        let plugin = plugin.clone();
+        tokio::task::spawn_blocking(move || plugin.config_schema())
+            .await
+            .map_err(|e| ApiError::internal(format!("reading the config schema: {e}")))??
+    };
     let record = PluginRecord {
         digest: plugin.digest().to_string(),
         contract: plugin.inspection().contract.to_string(),
@@ -230,6 +263,7 @@ pub async fn upload_plugin(
             .collect(),
         size_bytes: wasm.len() as i64,
         uploaded_at: crate::store::now_ms(),
+        config_schema,
     };
     let created = state
         .store()
@@ -261,7 +295,9 @@ pub async fn list_plugins(
 
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/deployments", tag = "admin",
     security(("admin_token" = [])), params(("tenant" = String, Path)), request_body = Deploy,
-    responses((status = 201, body = DeploymentRecord), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Deployed; `test_carts` says what trying it on the tenant's test carts found", body = DeploymentRecord),
+              (status = 404, body = ErrorBody),
+              (status = 422, description = "Bad input, a config its schema refuses (`invalid-config`), or test carts it quotes otherwise than expected (`test-carts-failed`, `details` lists each cart and how)", body = ErrorBody)))]
 pub async fn deploy(
     _: Admin,
     State(state): State<AppState>,
@@ -311,19 +347,37 @@ pub async fn deploy(
             ),
         ));
     }
-    let record = state
-        .store()
-        .deploy(
-            &tenant.id,
-            &NewDeployment {
-                hook: hook.as_str().to_owned(),
-                plugin_digest: plugin.digest.clone(),
-                config,
-                failure_policy: policy.to_owned(),
-                limits: serde_json::to_value(limits).expect("limits serialize"),
-            },
-        )
+    if let Some(schema) = &plugin.config_schema {
+        check_config_against(schema, &config)?;
+    }
+    let mut new = NewDeployment {
+        hook: hook.as_str().to_owned(),
+        plugin_digest: plugin.digest.clone(),
+        config,
+        failure_policy: policy.to_owned(),
+        limits: serde_json::to_value(limits).expect("limits serialize"),
+        test_carts: None,
+    };
+    // The candidate quotes every test cart, beside the tenant's other hooks, before it is made.
+    let results = (state.checkout())
+        .try_test_carts(&tenant, hook, &new.candidate())
         .await?;
+    let check = tally(results, body.force);
+    if !check.failures.is_empty() && !body.force {
+        return Err(ApiError::unprocessable(
+            "test-carts-failed",
+            format!(
+                "{} of {} test carts do not quote as expected with this deployment (send \
+                 `\"force\": true` to deploy anyway): {}",
+                check.failures.len(),
+                check.run,
+                check.failures[0].cart
+            ),
+        )
+        .with_details(serde_json::to_value(&check).expect("plain data")));
+    }
+    new.test_carts = Some(check);
+    let record = state.store().deploy(&tenant.id, &new).await?;
     state.checkout().deployments().invalidate(&tenant.id);
     state.events().wake();
     tracing::info!(tenant = %tenant.id, %hook, deployment = %record.id, plugin = %record.plugin_digest, "deployed");
@@ -370,7 +424,7 @@ pub async fn rollback(
     Ok(Json(record))
 }
 
-async fn require_tenant(state: &AppState, id: &str) -> ApiResult<Tenant> {
+pub(super) async fn require_tenant(state: &AppState, id: &str) -> ApiResult<Tenant> {
     state.store().tenant(id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

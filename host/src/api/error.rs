@@ -182,6 +182,7 @@ impl From<LoadError> for ApiError {
             | LoadError::UnsatisfiedImport(_)
             | LoadError::HookSignature { .. }
             | LoadError::Instantiation(_) => "invalid-component",
+            LoadError::ConfigSchema(_) => "invalid-config-schema",
         };
         Self::unprocessable(code, err.to_string())
     }

@@ -12,6 +12,7 @@ mod input;
 mod ops;
 mod runs;
 mod schema;
+mod test_carts;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tracing::Instrument as _;
 use utoipa::OpenApi;
 
@@ -135,6 +136,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/tenants/{tenant}/deployments/{hook}/rollback",
             post(admin::rollback),
+        )
+        .route(
+            "/tenants/{tenant}/test-carts",
+            get(test_carts::list_test_carts),
+        )
+        .route(
+            "/tenants/{tenant}/test-carts/{name}",
+            put(test_carts::put_test_cart).delete(test_carts::delete_test_cart),
         );
     let tenant = Router::new()
         .route("/tenant", get(catalog::whoami))
@@ -252,6 +261,7 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
     paths(
         admin::create_tenant, admin::list_tenants, admin::create_api_key, admin::upload_plugin,
         admin::list_plugins, admin::deploy, admin::list_deployments, admin::rollback,
+        test_carts::list_test_carts, test_carts::put_test_cart, test_carts::delete_test_cart,
         catalog::whoami, catalog::list_products, catalog::import_products, catalog::get_product,
         catalog::put_product, catalog::list_nodes, catalog::import_nodes, catalog::get_node,
         catalog::put_node, catalog::get_payment_methods, catalog::put_payment_methods,

@@ -220,6 +220,13 @@ pub struct PlacedOrder {
     pub created: bool,
 }
 
+/// Which hooks a checkout runs: the tenant's live ones (recorded in run history, metrics and
+/// breakers) or a trial's (recorded nowhere).
+enum Hooks {
+    Live,
+    Trial(Arc<super::TenantHooks>),
+}
+
 #[derive(Debug)]
 pub struct Checkout {
     store: Store,
@@ -247,6 +254,10 @@ impl Checkout {
         &self.deployments
     }
 
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Prices, validates and fulfils a cart without writing anything but run history.
     pub async fn quote(
         &self,
@@ -254,8 +265,22 @@ impl Checkout {
         request: &CheckoutRequest,
         request_id: &str,
     ) -> Result<QuoteView, CheckoutError> {
-        let result = measured(&tenant.id, "quote", self.run(tenant, request, request_id)).await;
+        let quoting = self.run(tenant, request, request_id, Hooks::Live);
+        let result = measured(&tenant.id, "quote", quoting).await;
         result.map(|(view, ..)| view)
+    }
+
+    /// Quotes `request` with `hooks` in place of the tenant's live ones (a candidate
+    /// deployment's, say), recording nothing: no run history, metrics or breaker states.
+    pub(super) async fn trial_quote(
+        &self,
+        tenant: &Tenant,
+        request: &CheckoutRequest,
+        request_id: &str,
+        hooks: Arc<super::TenantHooks>,
+    ) -> Result<QuoteView, CheckoutError> {
+        let run = self.run(tenant, request, request_id, Hooks::Trial(hooks));
+        run.await.map(|(view, ..)| view)
     }
 
     /// Places an order once per idempotency key: re-runs the pipeline, then writes the order,
@@ -294,7 +319,8 @@ impl Checkout {
         if let Some(order) = self.store.order_by_key(&tenant.id, idempotency_key).await? {
             return replay(order);
         }
-        let (quote, priced, hidden) = self.run(tenant, &request.cart, request_id).await?;
+        let (quote, priced, hidden) =
+            (self.run(tenant, &request.cart, request_id, Hooks::Live)).await?;
         if !quote.violations.is_empty() {
             return Err(CheckoutError::Blocked(quote.violations));
         }
@@ -371,6 +397,7 @@ impl Checkout {
         tenant: &Tenant,
         request: &CheckoutRequest,
         request_id: &str,
+        which: Hooks,
     ) -> Result<(QuoteView, PricedCart, Vec<String>), CheckoutError> {
         check_request(request)?;
         let cart = self.cart(tenant, request).await?;
@@ -383,7 +410,10 @@ impl Checkout {
                 kind: m.kind,
             })
             .collect();
-        let hooks = self.deployments.for_tenant(&tenant.id).await?;
+        let hooks = match &which {
+            Hooks::Live => self.deployments.for_tenant(&tenant.id).await?,
+            Hooks::Trial(hooks) => hooks.clone(),
+        };
         let ctx = Context {
             tenant_id: tenant.id.clone(),
             request_id: request_id.to_owned(),
@@ -426,7 +456,9 @@ impl Checkout {
             Err(QuoteError::HookFailed(failed)) => &failed.trace,
             Err(QuoteError::Cart(_)) => &[],
         };
-        self.report(tenant, request_id, trace, &hooks);
+        if let Hooks::Live = which {
+            self.report(tenant, request_id, trace, &hooks);
+        }
         let quote = quote.map_err(|err| match err {
             QuoteError::HookFailed(failed) => CheckoutError::HookFailed(failed),
             // The request was checked against the same limits; kept for completeness.
@@ -651,7 +683,9 @@ fn result_label<T>(result: &Result<T, CheckoutError>) -> &'static str {
     }
 }
 
-fn check_request(request: &CheckoutRequest) -> Result<(), CheckoutError> {
+/// The checks every cart request passes before anything is looked up: lines, quantities,
+/// text sizes (else `CheckoutError::InvalidCart`).
+pub fn check_request(request: &CheckoutRequest) -> Result<(), CheckoutError> {
     if request.lines.is_empty() {
         return Err(invalid("empty-cart", "the cart has no lines"));
     }

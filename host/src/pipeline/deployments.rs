@@ -109,6 +109,23 @@ impl Deployments {
         Ok(hooks)
     }
 
+    /// The tenant's hooks with `candidate` serving `hook` instead of its live deployment: what
+    /// the tenant's checkouts would run if it were deployed. The candidate has a circuit breaker
+    /// of its own, so trying it moves nothing of the live deployments'.
+    pub async fn with_candidate(
+        &self,
+        tenant: &str,
+        hook: Hook,
+        candidate: &DeploymentRecord,
+    ) -> Result<Arc<TenantHooks>, DeploymentError> {
+        let live = self.for_tenant(tenant).await?;
+        let mut deployment = self.hook_deployment(tenant, candidate).await?;
+        deployment.breaker = Arc::new(CircuitBreaker::new(self.breaker_config));
+        let mut hooks = TenantHooks::clone(&live);
+        hooks.set(hook, deployment);
+        Ok(Arc::new(hooks))
+    }
+
     /// Forgets the tenant's hooks: the next request reads its deployments again.
     pub fn invalidate(&self, tenant: &str) {
         let mut generations = self.lock();

@@ -15,6 +15,7 @@ mod deployments;
 mod history;
 mod payment;
 mod scheduler;
+mod test_carts;
 mod transform;
 pub mod views;
 
@@ -33,13 +34,16 @@ pub use apply::{AmountOverflow, AppliedAdjustment, Pricing, apply};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use checkout::{
     Checkout, CheckoutError, CheckoutRequest, LineView, OrderRequest, PlacedOrder, QuoteView,
-    RequestAddress, RequestCustomer, RequestLine, Totals,
+    RequestAddress, RequestCustomer, RequestLine, Totals, check_request,
 };
 pub use defaults::default_delivery_options;
 pub use deployments::{ArtifactKey, DeploymentError, Deployments, parse_policy};
 pub use history::{RecordRuns, RunWriter};
 pub use payment::PaymentChoice;
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
+pub use test_carts::{
+    Expectation, ExpectedAdjustment, ExpectedOutcome, MAX_TEST_CARTS, TestCart, tally,
+};
 pub use transform::{AppliedTransform, Transformed, transformed};
 
 use crate::runtime::{

@@ -106,6 +106,8 @@ pub enum LoadError {
     HookSignature { hook: Hook, message: String },
     #[error("failed to start: {0}")]
     Instantiation(String),
+    #[error("config schema: {0}")]
+    ConfigSchema(String),
 }
 
 /// The component's contract version and hooks, as `mandi plugin inspect` prints them.
@@ -113,6 +115,9 @@ pub enum LoadError {
 pub struct Inspection {
     pub contract: Contract,
     pub hooks: Vec<Hook>,
+    /// The component exports the shape of its config (`Plugin::config_schema` reads it).
+    #[serde(skip)]
+    pub declares_config: bool,
 }
 
 /// Checks the binary header before handing bytes to the compiler, for a precise error.
@@ -150,10 +155,15 @@ pub(crate) fn code_size(wasm: &[u8]) -> (u64, u64) {
 pub(crate) fn inspect(engine: &Engine, component: &Component) -> Result<Inspection, LoadError> {
     let mut hooks = Vec::new();
     let mut versions: Vec<String> = Vec::new();
+    let mut config_versions: Vec<String> = Vec::new();
     for (name, _) in component.component_type().exports(engine) {
         let Some((interface, version)) = parse_export(name) else {
             continue;
         };
+        if interface == super::config_schema::INTERFACE {
+            config_versions.push(version.to_owned());
+            continue;
+        }
         let Ok(hook) = interface.parse::<Hook>() else {
             continue;
         };
@@ -176,7 +186,13 @@ pub(crate) fn inspect(engine: &Engine, component: &Component) -> Result<Inspecti
         return Err(LoadError::NoHooks);
     }
     hooks.sort();
-    Ok(Inspection { contract, hooks })
+    // A config export of another version than the hooks' is not this contract's.
+    let declares_config = config_versions.iter().any(|v| *v == contract.version());
+    Ok(Inspection {
+        contract,
+        hooks,
+        declares_config,
+    })
 }
 
 /// `mandi:commerce/pricing@0.1.0` -> `("pricing", "0.1.0")`; other packages -> `None`.

@@ -13,6 +13,7 @@
 mod bindings;
 mod cache;
 mod compile_cache;
+mod config_schema;
 mod engine;
 mod guard;
 mod hooks;
@@ -38,6 +39,7 @@ pub use limits::{Limits, LimitsError};
 pub use outcome::{HookFailure, HookRun, LogLevel, LogRecord, Outcome, RunStats};
 pub use state::{ConfigError, PluginConfig};
 
+use config_schema::ConfigExport;
 use guard::WireSize;
 use hooks::HookExports;
 use state::CallState;
@@ -315,6 +317,7 @@ struct PluginInner {
     info: LinkInfo,
     pre: InstancePre<CallState>,
     hooks: HookExports,
+    config_export: Option<ConfigExport>,
 }
 
 /// Where a plugin's compiled code came from.
@@ -450,6 +453,7 @@ impl Plugin {
         info: LinkInfo,
     ) -> Result<Self, LoadError> {
         let hooks = HookExports::find(inspection.contract, &pre, &inspection.hooks)?;
+        let config_export = ConfigExport::find(&inspection, &pre)?;
         let plugin = Self {
             inner: Arc::new(PluginInner {
                 digest,
@@ -457,6 +461,7 @@ impl Plugin {
                 info,
                 pre,
                 hooks,
+                config_export,
             }),
         };
         plugin.check_signatures()?;
@@ -475,7 +480,11 @@ impl Plugin {
             .pre
             .instantiate(&mut store)
             .map_err(|e| LoadError::Instantiation(format!("{e:#}")))?;
-        inner.hooks.check(&mut store, &instance)
+        inner.hooks.check(&mut store, &instance)?;
+        match &inner.config_export {
+            Some(config) => config.check(&mut store, &instance),
+            None => Ok(()),
+        }
     }
 
     pub fn digest(&self) -> &PluginDigest {

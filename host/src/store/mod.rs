@@ -21,6 +21,7 @@ mod payments;
 mod plugins;
 mod runs;
 mod tenants;
+mod test_carts;
 mod watch;
 
 use std::path::Path;
@@ -38,6 +39,7 @@ pub use payments::PaymentMethod;
 pub use plugins::{DeploymentRecord, DeploymentStatus, NewDeployment, PluginRecord};
 pub use runs::{RunFilter, RunRecord, RunsNotStored};
 pub use tenants::{ApiKeyRecord, Tenant};
+pub use test_carts::{TestCartCheck, TestCartFailure, TestCartRecord};
 pub use watch::{DeploymentChange, DeploymentWatch};
 
 #[derive(Debug, thiserror::Error)]

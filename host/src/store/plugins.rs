@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::TestCartCheck;
 use super::outbox::insert_event;
 use super::{NewEvent, Result, Store, StoreError, Tx, from_json, json, parse};
 
@@ -19,6 +20,25 @@ pub struct PluginRecord {
     pub hooks: Vec<String>,
     pub size_bytes: i64,
     pub uploaded_at: i64,
+    /// The JSON Schema the component declares for its config; deployments' configs are checked
+    /// against it. `null` when it declares none.
+    #[schema(schema_with = json_schema_document)]
+    pub config_schema: Option<serde_json::Value>,
+}
+
+/// A JSON Schema document: an object whose keywords are JSON Schema's, not the API's.
+fn json_schema_document() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .additional_properties(Some(
+            AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(true),
+        ))
+        .description(Some(
+            "The JSON Schema (draft 2020-12) the component declares for its config; \
+             deployments' configs are checked against it. `null` when it declares none.",
+        ))
+        .into()
 }
 
 /// Where a deployment stands in its hook's history.
@@ -53,6 +73,26 @@ pub struct NewDeployment {
     pub config: serde_json::Value,
     pub failure_policy: String,
     pub limits: serde_json::Value,
+    /// What trying it on the tenant's test carts found.
+    pub test_carts: Option<TestCartCheck>,
+}
+
+impl NewDeployment {
+    /// The deployment as it would be once made, for trying it before it is.
+    pub fn candidate(&self) -> DeploymentRecord {
+        DeploymentRecord {
+            id: "candidate".into(),
+            hook: self.hook.clone(),
+            plugin_digest: self.plugin_digest.clone(),
+            config: self.config.clone(),
+            failure_policy: self.failure_policy.clone(),
+            limits: self.limits.clone(),
+            status: DeploymentStatus::Active,
+            version: 0,
+            created_at: super::now_ms(),
+            test_carts: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -72,6 +112,9 @@ pub struct DeploymentRecord {
     /// Position in this hook's history, from 1.
     pub version: i64,
     pub created_at: i64,
+    /// What trying it on the tenant's test carts found before it was made; null for
+    /// deployments made before test carts existed.
+    pub test_carts: Option<TestCartCheck>,
 }
 
 /// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
@@ -107,8 +150,9 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.tenant_tx(tenant, true).await?;
         let inserted = sqlx::query(
-            "INSERT INTO plugins (tenant_id, digest, contract, hooks, size_bytes, wasm, uploaded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, digest) DO NOTHING",
+            "INSERT INTO plugins
+                 (tenant_id, digest, contract, hooks, size_bytes, wasm, uploaded_at, config_schema)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, digest) DO NOTHING",
         )
         .bind(tenant)
         .bind(&record.digest)
@@ -117,6 +161,7 @@ impl Store {
         .bind(record.size_bytes)
         .bind(wasm)
         .bind(record.uploaded_at)
+        .bind(record.config_schema.as_ref().map(json))
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -135,7 +180,7 @@ impl Store {
     pub async fn plugins(&self, tenant: &str) -> Result<Vec<PluginRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT digest, contract, hooks, size_bytes, uploaded_at FROM plugins
+            "SELECT digest, contract, hooks, size_bytes, uploaded_at, config_schema FROM plugins
              WHERE tenant_id = $1 ORDER BY uploaded_at, digest",
         )
         .bind(tenant)
@@ -150,6 +195,9 @@ impl Store {
                     hooks: from_json(r.try_get("hooks")?, "plugin hooks")?,
                     size_bytes: r.try_get("size_bytes")?,
                     uploaded_at: r.try_get("uploaded_at")?,
+                    config_schema: (r.try_get::<Option<String>, _>("config_schema")?)
+                        .map(|text| from_json(&text, "plugin config schema"))
+                        .transpose()?,
                 })
             })
             .collect()
@@ -208,11 +256,12 @@ impl Store {
             status: DeploymentStatus::Active,
             version,
             created_at: super::now_ms(),
+            test_carts: new.test_carts.clone(),
         };
         sqlx::query(
             "INSERT INTO deployments (tenant_id, id, hook, plugin_digest, config, failure_policy,
-                                      limits, status, seq, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9)",
+                                      limits, status, seq, created_at, test_carts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10)",
         )
         .bind(tenant)
         .bind(&record.id)
@@ -223,6 +272,7 @@ impl Store {
         .bind(json(&record.limits))
         .bind(record.version)
         .bind(record.created_at)
+        .bind(record.test_carts.as_ref().map(json))
         .execute(&mut *tx)
         .await?;
         let event = NewEvent {
@@ -340,5 +390,8 @@ fn deployment_from(row: &AnyRow) -> Result<DeploymentRecord> {
         status: parse(row.try_get("status")?, "deployment status")?,
         version: row.try_get("seq")?,
         created_at: row.try_get("created_at")?,
+        test_carts: (row.try_get::<Option<String>, _>("test_carts")?)
+            .map(|text| from_json(&text, "deployment test carts"))
+            .transpose()?,
     })
 }

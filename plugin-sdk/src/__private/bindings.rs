@@ -76,6 +76,17 @@ pub mod cart_transform_world {
     });
 }
 
+pub mod config_world {
+    wit_bindgen::generate!({
+        path: "../wit/0.2.0",
+        world: "mandi:commerce/config-plugin@0.2.0",
+        pub_export_macro: true,
+        export_macro_name: "export_config",
+        default_bindings_module: "mandi_sdk::__private::bindings::config_world",
+        runtime_path: "mandi_sdk::__private::bindings::rt",
+    });
+}
+
 pub use wit_bindgen::rt;
 
 pub(crate) use pricing_world::exports::mandi::commerce::pricing as wit_pricing;

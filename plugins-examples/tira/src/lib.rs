@@ -17,12 +17,13 @@ use std::collections::BTreeMap;
 
 use mandi_sdk::log;
 use mandi_sdk::prelude::*;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub struct Tira;
 
 /// The deployment config; every key is optional (see `Default`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 struct Config {
     /// Order-level percent off per customer segment (matched case-insensitively).
@@ -39,14 +40,14 @@ struct Config {
     gift_sets: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum Coupon {
     PercentOffBps(Percent),
     AmountOffPaise(u32),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FreeSample {
     sku: String,
@@ -317,7 +318,7 @@ impl CartTransform for Tira {
     }
 }
 
-mandi_sdk::export_plugin!(Tira: cart_transform, pricing, payment);
+mandi_sdk::export_plugin!(Tira: cart_transform, pricing, payment; config = Config);
 
 #[cfg(test)]
 mod tests;

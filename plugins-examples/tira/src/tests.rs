@@ -451,3 +451,22 @@ fn an_empty_gift_set_is_refused_as_config() {
         .unwrap_err();
     assert_eq!(err.code, "invalid-config");
 }
+
+// ---- config schema ----
+
+#[test]
+fn the_declared_config_schema_takes_the_deployed_config_and_names_a_wrong_field() {
+    use mandi_sdk::testing::check_config;
+    let deployed: serde_json::Value = serde_json::from_str(include_str!("../config.json")).unwrap();
+    check_config::<Config>(&deployed).expect("config.json fits the schema");
+
+    let wrong = check_config::<Config>(&json!({ "cod_limit_paise": "lots" })).unwrap_err();
+    assert_eq!(wrong[0].path, "/cod_limit_paise");
+    let nested = json!({ "gift_sets": { "SET-A": { "SERUM-VITC-30ML": -1 } } });
+    let wrong = check_config::<Config>(&nested).unwrap_err();
+    assert_eq!(wrong[0].path, "/gift_sets/SET-A/SERUM-VITC-30ML");
+    // An unknown key is the object's fault: the path is the config itself.
+    let unknown = check_config::<Config>(&json!({ "cod_limit": 1 })).unwrap_err();
+    assert_eq!(unknown[0].path, "");
+    assert!(unknown[0].message.contains("cod_limit"), "{unknown:?}");
+}

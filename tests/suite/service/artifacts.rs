@@ -57,6 +57,7 @@ async fn deployed_tira(database: &TestDatabase) -> (Store, PluginDigest) {
         hooks: vec!["pricing".into()],
         size_bytes: i64::try_from(wasm.len()).expect("size"),
         uploaded_at: 0,
+        config_schema: None,
     };
     store
         .insert_plugin(TENANT, &record, &wasm)
@@ -68,6 +69,7 @@ async fn deployed_tira(database: &TestDatabase) -> (Store, PluginDigest) {
         config: mandi_tests::samples::example_config("tira"),
         failure_policy: "fail-closed".into(),
         limits: json!({}),
+        test_carts: None,
     };
     store.deploy(TENANT, &deployment).await.expect("deploy");
     (store, digest)

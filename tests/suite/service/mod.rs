@@ -5,6 +5,7 @@ mod artifacts;
 mod auth;
 mod cart_transform;
 mod checkout;
+mod config_schema;
 mod crash;
 mod demo;
 mod deployments;
@@ -22,6 +23,7 @@ mod payment;
 mod plugin_output;
 mod postgres;
 mod process;
+mod test_carts;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -9,7 +9,7 @@ use super::orders::order;
 use super::{TestService, small_request};
 
 /// Every table that holds tenants' rows, with its tenant column.
-const TENANT_TABLES: [(&str, &str); 13] = [
+const TENANT_TABLES: [(&str, &str); 14] = [
     ("tenants", "id"),
     ("api_keys", "tenant_id"),
     ("products", "tenant_id"),
@@ -23,7 +23,25 @@ const TENANT_TABLES: [(&str, &str); 13] = [
     ("plugin_runs", "tenant_id"),
     ("tenant_counters", "tenant_id"),
     ("payment_methods", "tenant_id"),
+    ("test_carts", "tenant_id"),
 ];
+
+/// Two tenants with a catalog, payment methods, a test cart, a deployed plugin, an order,
+/// events and plugin runs each: a row of each in every table of `TENANT_TABLES`.
+async fn two_tenants_with_a_row_in_every_table(svc: &TestService) {
+    for brand in ["jiomart", "tira"] {
+        let key = svc.brand(brand).await;
+        svc.seed_payment_methods(&key).await;
+        let path = format!("/admin/tenants/{brand}/test-carts/small");
+        let cart = serde_json::json!({ "cart": small_request() });
+        let saved = svc.put(&path, super::ADMIN, cart).await;
+        assert_eq!(saved.status, StatusCode::CREATED, "{saved:?}");
+        let mut request = small_request();
+        request["payment_method"] = "upi".into();
+        let placed = order(svc, &key, "k1", &request).await;
+        assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    }
+}
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: `cargo xtask test` runs it with MANDI_TEST_POSTGRES_URL"]
@@ -33,16 +51,7 @@ async fn a_tenant_transaction_sees_and_writes_only_its_own_rows() {
         svc.database.is_postgres(),
         "set MANDI_TEST_POSTGRES_URL to an administrator's URL (cargo xtask test does)"
     );
-    // Two tenants with a catalog, payment methods, a deployed plugin, an order, events and
-    // plugin runs each.
-    for brand in ["jiomart", "tira"] {
-        let key = svc.brand(brand).await;
-        svc.seed_payment_methods(&key).await;
-        let mut request = small_request();
-        request["payment_method"] = "upi".into();
-        let placed = order(&svc, &key, "k1", &request).await;
-        assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
-    }
+    two_tenants_with_a_row_in_every_table(&svc).await;
     super::eventually(|| async {
         svc.service
             .state()
@@ -146,14 +155,7 @@ async fn a_tenant_transaction_sees_and_writes_only_its_own_rows() {
 async fn the_tenant_role_cannot_switch_itself_into_seeing_every_tenant() {
     let svc = TestService::start().await;
     assert!(svc.database.is_postgres(), "set MANDI_TEST_POSTGRES_URL");
-    for brand in ["jiomart", "tira"] {
-        let key = svc.brand(brand).await;
-        svc.seed_payment_methods(&key).await;
-        let mut request = small_request();
-        request["payment_method"] = "upi".into();
-        let placed = order(&svc, &key, "k1", &request).await;
-        assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
-    }
+    two_tenants_with_a_row_in_every_table(&svc).await;
     let store = svc.service.state().store();
     super::eventually(|| async {
         let runs = store.runs("tira", &Default::default()).await.expect("runs");
