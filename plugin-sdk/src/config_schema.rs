@@ -109,13 +109,17 @@ mod tests {
             },
         });
         assert_eq!(check_config(&schema, &json!({ "limit": 5 })), Ok(()));
-        let wrong = check_config(&schema, &json!({ "limit": -1, "tiers": { "gold": "x" } }))
-            .unwrap_err();
+        let wrong =
+            check_config(&schema, &json!({ "limit": -1, "tiers": { "gold": "x" } })).unwrap_err();
         let paths: Vec<&str> = wrong.iter().map(|m| m.path.as_str()).collect();
         assert_eq!(paths, ["/limit", "/tiers/gold"]);
         assert!(wrong[0].to_string().starts_with("/limit: "), "{}", wrong[0]);
         let unknown = check_config(&schema, &json!({ "limits": 5 })).unwrap_err();
         assert_eq!(unknown[0].path, "");
-        assert!(unknown[0].to_string().starts_with("the config: "), "{}", unknown[0]);
+        assert!(
+            unknown[0].to_string().starts_with("the config: "),
+            "{}",
+            unknown[0]
+        );
     }
 }
