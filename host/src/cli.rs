@@ -311,6 +311,7 @@ fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::
     let source = Source {
         deployment_id: "local".into(),
         plugin: plugin.digest().to_string(),
+        version: 1,
     };
     let invoker: Arc<dyn PluginInvoker> = Arc::new(Deployed {
         plugin: plugin.clone(),

@@ -23,6 +23,7 @@ fn pricing(plugin: &str, config: &str, limits: Limits) -> TenantHooks {
             source: Source {
                 deployment_id: "d".into(),
                 plugin: plugin.digest().to_string(),
+                version: 1,
             },
             policy: FailurePolicy::FailOpen,
             invoker: Arc::new(Deployed {

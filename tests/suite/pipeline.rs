@@ -32,6 +32,7 @@ fn deployment(brand: &str, policy: FailurePolicy) -> HookDeployment {
         source: Source {
             deployment_id: format!("{brand}-1"),
             plugin: plugin.digest().to_string(),
+            version: 1,
         },
         policy,
         invoker: Arc::new(Deployed {
@@ -200,6 +201,7 @@ fn counting_hooks(pricing: serde_json::Value, validation: serde_json::Value) -> 
         source: Source {
             deployment_id: "count-1".into(),
             plugin: plugin.digest().to_string(),
+            version: 1,
         },
         policy: FailurePolicy::FailOpen,
         invoker: Arc::new(Deployed {

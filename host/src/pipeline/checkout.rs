@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::deployments::{DeploymentError, Deployments};
 use super::history::RecordRuns;
 use super::views::{
-    AdjustmentView, DeliveryOptionView, HookTraceView, OrderBody, OrderTotals, TransformView,
-    ViolationView,
+    AdjustmentView, DecisionView, DeliveryOptionView, HookTraceView, OrderBody, OrderTotals,
+    TransformView, ViolationView,
 };
 use super::{
     Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, QuoteError, QuoteInput, TenantScheduler,
@@ -371,6 +371,7 @@ impl Checkout {
             delivery: option,
             payment_method,
             degraded: quote.degraded,
+            decisions: quote.trace.iter().map(DecisionView::from).collect(),
         })
         .expect("an order serializes");
         let order = NewOrder {

@@ -228,6 +228,7 @@ impl Deployments {
             source: Source {
                 deployment_id: record.id.clone(),
                 plugin: record.plugin_digest.clone(),
+                version: record.version,
             },
             policy,
             invoker: Arc::new(Deployed {

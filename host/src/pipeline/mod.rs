@@ -142,6 +142,8 @@ pub struct Source {
     pub deployment_id: String,
     /// The plugin's content digest, `sha256:...`.
     pub plugin: String,
+    /// The deployment's position in its hook's history, from 1: which of the hook's configs.
+    pub version: i64,
 }
 
 /// One hook of one tenant: the deployment and how to call it.

@@ -104,6 +104,7 @@ fn source() -> Source {
     Source {
         deployment_id: "dep-7".into(),
         plugin: "sha256:abc".into(),
+        version: 3,
     }
 }
 

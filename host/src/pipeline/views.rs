@@ -54,6 +54,10 @@ pub struct SourceView {
     pub deployment_id: String,
     /// The plugin's content digest, `sha256:...`.
     pub plugin: String,
+    /// The deployment's version in its hook's history (which config it ran with); 0 in
+    /// orders placed before versions were recorded.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl From<Source> for SourceView {
@@ -61,6 +65,7 @@ impl From<Source> for SourceView {
         Self {
             deployment_id: source.deployment_id,
             plugin: source.plugin,
+            version: source.version,
         }
     }
 }
@@ -350,6 +355,37 @@ pub struct OrderBody {
     pub totals: OrderTotals,
     /// True when a fail-open hook failed and was skipped.
     pub degraded: bool,
+    /// Who decided what, hook by hook, in the order they ran: the deployment, plugin digest
+    /// and deployment version (its config) behind the adjustments (pricing), the violation
+    /// check (validation), the delivery options (fulfillment) and the rest; empty in orders
+    /// placed before decisions were recorded.
+    #[serde(default)]
+    pub decisions: Vec<DecisionView>,
+}
+
+/// One hook's part in an order: who ran it and how it ended.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    #[schema(value_type = HookName)]
+    pub hook: Hook,
+    /// The deployment that ran; null when the platform default decided.
+    pub source: Option<SourceView>,
+    /// As in the quote's trace: `ok`, `default`, `skipped` (a fail-open hook that failed).
+    #[schema(value_type = TraceOutcome)]
+    pub outcome: String,
+    /// `sha256:...` of what the hook was given (empty when no plugin ran).
+    pub input_digest: String,
+}
+
+impl From<&HookTraceView> for DecisionView {
+    fn from(trace: &HookTraceView) -> Self {
+        Self {
+            hook: trace.hook,
+            source: trace.source.clone(),
+            outcome: trace.outcome.to_owned(),
+            input_digest: trace.input_digest.clone(),
+        }
+    }
 }
 
 /// An order as the API returns it: the stored order with its key and time.
@@ -438,6 +474,7 @@ mod tests {
         let source = Source {
             deployment_id: "dep_1".into(),
             plugin: "sha256:ab".into(),
+            version: 2,
         };
         let trace = HookTrace {
             hook: Hook::Pricing,

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Reply, TestService, small_request};
+use super::{Reply, TestService, sample_request, small_request};
 
 pub async fn order(svc: &TestService, key: &str, idempotency_key: &str, body: &Value) -> Reply {
     svc.request(
@@ -165,4 +165,74 @@ async fn an_order_that_would_oversell_writes_nothing() {
             .map(Vec::len),
         Some(1)
     );
+}
+
+/// "Why was this order priced this way" is one call: the order names, hook by hook, the
+/// deployment, plugin digest and deployment version (its config) that decided.
+#[tokio::test]
+async fn an_order_says_which_deployment_and_config_made_each_decision() {
+    let svc = TestService::start().await;
+    let key = svc.brand("jiomart").await;
+    let placed = order(&svc, &key, "audit-1", &sample_request()).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    let id = placed.body["id"].as_str().expect("id").to_owned();
+    let stored = svc.get(&format!("/v1/orders/{id}"), &key).await.body;
+    let live = svc.get("/v1/deployments", &key).await.body;
+    let deployment_of = |hook: &str| {
+        (live.as_array().expect("deployments").iter())
+            .find(|d| d["hook"] == hook)
+            .unwrap_or_else(|| panic!("a {hook} deployment"))
+            .clone()
+    };
+    let decisions = stored["decisions"].as_array().expect("decisions");
+    let hooks: Vec<&Value> = decisions.iter().map(|d| &d["hook"]).collect();
+    assert_eq!(
+        hooks,
+        [
+            "cart-transform",
+            "pricing",
+            "validation",
+            "fulfillment",
+            "payment"
+        ]
+    );
+    for decision in &decisions[..4] {
+        let deployment = deployment_of(decision["hook"].as_str().expect("hook"));
+        assert_eq!(decision["outcome"], "ok", "{decision}");
+        assert_eq!(decision["source"]["deployment_id"], deployment["id"]);
+        assert_eq!(decision["source"]["plugin"], deployment["plugin_digest"]);
+        assert_eq!(decision["source"]["version"], 1);
+        let digest = decision["input_digest"].as_str().expect("input digest");
+        assert!(
+            digest.starts_with("sha256:") && digest.len() == 71,
+            "{digest}"
+        );
+    }
+    // jiomart has no payment hook: the platform's default decided.
+    assert_eq!(
+        (&decisions[4]["outcome"], &decisions[4]["source"]),
+        (&json!("default"), &Value::Null)
+    );
+    let pricing = deployment_of("pricing");
+    for adjustment in stored["adjustments"].as_array().expect("adjustments") {
+        assert_eq!(adjustment["source"]["deployment_id"], pricing["id"]);
+        assert_eq!(adjustment["source"]["version"], 1);
+    }
+
+    // A new pricing config is version 2, and the next order says so.
+    let digest = pricing["plugin_digest"]
+        .as_str()
+        .expect("digest")
+        .to_owned();
+    let mut config = mandi_tests::samples::example_config("jiomart");
+    config["max_units_per_line"] = json!(500);
+    svc.deploy("jiomart", "pricing", &digest, json!({ "config": config }))
+        .await;
+    let again = order(&svc, &key, "audit-2", &sample_request()).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{again:?}");
+    let pricing_decision = &again.body["decisions"][1];
+    assert_eq!(pricing_decision["hook"], "pricing");
+    assert_eq!(pricing_decision["source"]["version"], 2);
+    assert_ne!(pricing_decision["source"]["deployment_id"], pricing["id"]);
+    assert_eq!(again.body["decisions"][2]["source"]["version"], 1);
 }

@@ -111,6 +111,13 @@ impl serde::Serialize for Hook {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Hook {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Code generic over a hook's [`HookCall`] type, run for a [`Hook`] value by [`Hook::visit`].
 trait HookVisitor {
     type Output;
