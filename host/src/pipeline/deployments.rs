@@ -110,8 +110,9 @@ impl Deployments {
     }
 
     /// The tenant's hooks with `candidate` serving `hook` instead of its live deployment: what
-    /// the tenant's checkouts would run if it were deployed. The candidate has a circuit breaker
-    /// of its own, so trying it moves nothing of the live deployments'.
+    /// the tenant's checkouts would run if it were deployed. Every deployment gets a circuit
+    /// breaker of its own for the trial (closed, as a new deployment's is), so trying moves
+    /// nothing of the live breakers, and an open live breaker does not hide a hook from it.
     pub async fn with_candidate(
         &self,
         tenant: &str,
@@ -119,10 +120,16 @@ impl Deployments {
         candidate: &DeploymentRecord,
     ) -> Result<Arc<TenantHooks>, DeploymentError> {
         let live = self.for_tenant(tenant).await?;
-        let mut deployment = self.hook_deployment(tenant, candidate).await?;
-        deployment.breaker = Arc::new(CircuitBreaker::new(self.breaker_config));
-        let mut hooks = TenantHooks::clone(&live);
-        hooks.set(hook, deployment);
+        let own_breaker = |deployment: HookDeployment| HookDeployment {
+            breaker: Arc::new(CircuitBreaker::new(self.breaker_config)),
+            ..deployment
+        };
+        let mut hooks = TenantHooks::default();
+        for (live_hook, deployment) in live.iter() {
+            hooks.set(live_hook, own_breaker(deployment.clone()));
+        }
+        let candidate = self.hook_deployment(tenant, candidate).await?;
+        hooks.set(hook, own_breaker(candidate));
         Ok(Arc::new(hooks))
     }
 
