@@ -81,25 +81,26 @@ pub async fn put_test_cart(
     body.expect
         .check()
         .map_err(|e| ApiError::unprocessable("invalid-expectation", e))?;
-    let existing = state.store().test_carts::<TestCart>(&tenant.id).await?;
-    if existing.len() >= MAX_TEST_CARTS && !existing.iter().any(|c| c.name == name) {
+    let names = state.store().test_cart_names(&tenant.id).await?;
+    if names.len() >= MAX_TEST_CARTS && !names.contains(&name) {
         return Err(ApiError::unprocessable(
             "too-many-test-carts",
             format!("a tenant keeps at most {MAX_TEST_CARTS} test carts"),
         ));
     }
-    let created = state
+    let (created, updated_at) = state
         .store()
         .put_test_cart(&tenant.id, &name, &body)
         .await?;
-    let saved = (state.store().test_carts::<TestCart>(&tenant.id).await?)
-        .into_iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| ApiError::internal("a saved test cart was not found"))?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
+    };
+    let saved = TestCartRecord {
+        name,
+        body,
+        updated_at,
     };
     Ok((status, Json(saved.into())))
 }

@@ -173,8 +173,9 @@ fn adjustments(list: &[ExpectedAdjustment]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// Tallies the carts' outcomes into what a deployment records.
-pub fn tally(results: Vec<(String, Vec<String>)>, forced: bool) -> TestCartCheck {
+/// Tallies the carts' outcomes into what a deployment records; `force` counts as forced only
+/// when some cart failed.
+pub fn tally(results: Vec<(String, Vec<String>)>, force: bool) -> TestCartCheck {
     let run = results.len();
     let failures: Vec<TestCartFailure> = (results.into_iter())
         .filter(|(_, mismatches)| !mismatches.is_empty())
@@ -183,8 +184,8 @@ pub fn tally(results: Vec<(String, Vec<String>)>, forced: bool) -> TestCartCheck
     TestCartCheck {
         run,
         passed: run - failures.len(),
+        forced: force && !failures.is_empty(),
         failures,
-        forced,
     }
 }
 
@@ -215,5 +216,25 @@ impl Checkout {
             results.push((record.name, record.body.expect.mismatches(&quote)));
         }
         Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deploy_is_forced_only_over_failing_carts() {
+        let passing = vec![("a".to_owned(), Vec::new())];
+        let check = tally(passing.clone(), true);
+        assert_eq!((check.run, check.passed, check.forced), (1, 1, false));
+        let failing = vec![
+            ("a".to_owned(), Vec::new()),
+            ("b".to_owned(), vec!["total".into()]),
+        ];
+        let check = tally(failing.clone(), true);
+        assert_eq!((check.run, check.passed, check.forced), (2, 1, true));
+        assert_eq!(check.failures[0].cart, "b");
+        assert!(!tally(failing, false).forced);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::InstancePre;
 
 use super::bindings::v0_2::exports::mandi::commerce::config;
-use super::inspect::{Contract, Inspection, LoadError};
+use super::inspect::{Inspection, LoadError};
 use super::state::CallState;
 use super::{Limits, Plugin, PluginConfig};
 
@@ -26,7 +26,7 @@ impl ConfigExport {
         inspection: &Inspection,
         pre: &InstancePre<CallState>,
     ) -> Result<Option<Self>, LoadError> {
-        if !inspection.declares_config || inspection.contract < Contract::V0_2 {
+        if !inspection.declares_config {
             return Ok(None);
         }
         config::GuestIndices::new(pre)

@@ -186,8 +186,10 @@ pub(crate) fn inspect(engine: &Engine, component: &Component) -> Result<Inspecti
         return Err(LoadError::NoHooks);
     }
     hooks.sort();
-    // A config export of another version than the hooks' is not this contract's.
-    let declares_config = config_versions.iter().any(|v| *v == contract.version());
+    // The config interface came with 0.2.0; one of another version than the hooks' is not
+    // this contract's.
+    let declares_config =
+        contract >= Contract::V0_2 && config_versions.iter().any(|v| *v == contract.version());
     Ok(Inspection {
         contract,
         hooks,

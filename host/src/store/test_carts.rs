@@ -40,13 +40,27 @@ pub struct TestCartFailure {
 }
 
 impl Store {
-    /// Saves test cart `name` (replacing one of that name); true when it is new.
+    /// The names of the tenant's test carts, in order.
+    pub async fn test_cart_names(&self, tenant: &str) -> Result<Vec<String>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let names =
+            sqlx::query_scalar("SELECT name FROM test_carts WHERE tenant_id = $1 ORDER BY name")
+                .bind(tenant)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(names)
+    }
+
+    /// Saves test cart `name` (replacing one of that name): whether it is new, and the time it
+    /// was saved at (its `updated_at`).
     pub async fn put_test_cart<T: Serialize>(
         &self,
         tenant: &str,
         name: &str,
         body: &T,
-    ) -> Result<bool> {
+    ) -> Result<(bool, i64)> {
+        let updated_at = super::now_ms();
         let mut tx = self.tenant_tx(tenant, true).await?;
         let existed = sqlx::query("SELECT 1 FROM test_carts WHERE tenant_id = $1 AND name = $2")
             .bind(tenant)
@@ -62,11 +76,11 @@ impl Store {
         .bind(tenant)
         .bind(name)
         .bind(json(body))
-        .bind(super::now_ms())
+        .bind(updated_at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(!existed)
+        Ok((!existed, updated_at))
     }
 
     /// The tenant's test carts, by name.

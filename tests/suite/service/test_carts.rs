@@ -51,13 +51,15 @@ async fn a_deploy_that_changes_a_test_carts_outcome_is_refused_unless_forced() {
     let key = svc.brand("tira").await;
     let live = svc.post("/v1/quotes", &key, gold_cart()).await;
     assert_eq!(live.status, StatusCode::OK, "{live:?}");
-    let codes: Vec<&Value> = (live.body["adjustments"]
-        .as_array()
-        .expect("adjustments")
-        .iter())
-    .map(|a| &a["code"])
-    .collect();
-    assert_eq!(codes, [&json!("FREE-SAMPLE"), &json!("LOYALTY-GOLD")]);
+    // Two lipsticks at 799.00: 10% gold loyalty, and the free sample given away in full.
+    assert_eq!(
+        expect_as_quoted(&live.body)["adjustments"],
+        json!([
+            { "code": "FREE-SAMPLE", "amount": 29_900 },
+            { "code": "LOYALTY-GOLD", "amount": 15_980 },
+        ])
+    );
+    assert_eq!(live.body["totals"]["total"], 143_820);
 
     let saved = put_cart(
         &svc,
@@ -110,13 +112,15 @@ async fn a_deploy_that_changes_a_test_carts_outcome_is_refused_unless_forced() {
     let mismatches: Vec<&str> = (failure["mismatches"].as_array().expect("mismatches").iter())
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(mismatches.len(), 2, "{mismatches:?}");
-    assert!(mismatches[0].starts_with("adjustments ["), "{mismatches:?}");
-    assert!(
-        mismatches[0].contains("LOYALTY-GOLD 19176"),
-        "{mismatches:?}"
+    // 12% of 1,598.00 is 191.76 off, so 1,406.24.
+    assert_eq!(
+        mismatches,
+        [
+            "adjustments [FREE-SAMPLE 29900, LOYALTY-GOLD 19176], expected [FREE-SAMPLE 29900, \
+             LOYALTY-GOLD 15980]",
+            "total 140624, expected 143820",
+        ]
     );
-    assert!(mismatches[1].starts_with("total "), "{mismatches:?}");
     assert_eq!(
         pricing_deployments(&svc).await,
         before,
