@@ -12,8 +12,8 @@ use mandi_sdk::Context;
 use serde::Serialize;
 
 use crate::pipeline::{
-    self, Deployed, FailurePolicy, HookDeployment, PluginInvoker, QuoteError, QuoteInput, Source,
-    TenantHooks,
+    self, Deployed, FailurePolicy, HookDeployment, Outcome, PluginInvoker, QuoteError, QuoteInput,
+    RecordedRuns, ReplayReport, Source, TenantHooks,
 };
 use crate::runtime::{CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, RuntimeConfig};
 
@@ -67,6 +67,29 @@ enum PluginCommand {
         #[arg(long)]
         config: Option<PathBuf>,
         /// The component (.wasm).
+        file: PathBuf,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Replay recorded checkouts (a file from `GET /admin/tenants/{t}/recorded-runs`) with a
+    /// candidate component on their hook beside a baseline one, and print, per checkout,
+    /// identical / different (what changed, the totals' delta) / failed, with a summary. Only
+    /// the recorded hook is plugged in; the other hooks run the platform defaults. Exits 0 when
+    /// every replayed checkout is identical, 4 when some differ or fail.
+    Replay {
+        /// The recorded checkouts (JSON: {"hook", "runs": [...]}).
+        #[arg(long)]
+        runs: PathBuf,
+        /// The version to compare against: usually the live one's component.
+        #[arg(long)]
+        baseline: PathBuf,
+        /// The baseline's config (a JSON object); `{}` when omitted.
+        #[arg(long)]
+        baseline_config: Option<PathBuf>,
+        /// The candidate's config (a JSON object); `{}` when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The candidate component (.wasm).
         file: PathBuf,
         #[command(flatten)]
         cache: CacheArgs,
@@ -136,6 +159,8 @@ struct RunReport<T: Serialize> {
 
 /// Exit status when the hook ran but failed (timeout, trap, plugin error...).
 const EXIT_HOOK_FAILED: u8 = 3;
+/// Exit status of a replay in which some checkout differs or fails.
+const EXIT_REPLAY_CHANGED: u8 = 4;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -186,6 +211,40 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let plugin = load(&runtime, &file)?;
             check_declared_config(&plugin, &config)?;
             quote_with(plugin, input, config)
+        }
+        Command::Plugin(PluginCommand::Replay {
+            runs,
+            baseline,
+            baseline_config,
+            config,
+            file,
+            cache,
+        }) => {
+            let recorded: RecordedRuns = read_json(&runs, "recorded runs")?;
+            let runtime = cache.runtime()?;
+            let mut sides = Vec::new();
+            for (path, config) in [(&baseline, baseline_config), (&file, config)] {
+                let config = read_config(config.as_deref())?;
+                let plugin = load(&runtime, path)?;
+                check_declared_config(&plugin, &config)?;
+                if !plugin.has_hook(recorded.hook) {
+                    anyhow::bail!(
+                        "{} does not export the {} hook the runs are of (it exports: {})",
+                        path.display(),
+                        recorded.hook,
+                        join_hooks(&plugin.inspection().hooks)
+                    );
+                }
+                sides.push(local_hooks(&plugin, config, &[recorded.hook]));
+            }
+            let report = replay_offline(&recorded, &sides[0], &sides[1]);
+            print_json(&report)?;
+            let summary = &report.summary;
+            Ok(if summary.different + summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_REPLAY_CHANGED)
+            })
         }
         Command::Plugin(PluginCommand::Run {
             hook,
@@ -306,8 +365,8 @@ fn check_declared_config(plugin: &Plugin, config: &PluginConfig) -> anyhow::Resu
     }
 }
 
-/// Deploys `plugin` to every hook it exports, fail-closed, and quotes the input's cart.
-fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::Result<ExitCode> {
+/// `plugin` deployed locally to `hooks`, fail-closed, with the production default limits.
+fn local_hooks(plugin: &Plugin, config: PluginConfig, hooks: &[Hook]) -> TenantHooks {
     let source = Source {
         deployment_id: "local".into(),
         plugin: plugin.digest().to_string(),
@@ -318,16 +377,21 @@ fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::
         config: Arc::new(config),
         limits: Limits::default(),
     });
-    let mut hooks = TenantHooks::default();
-    for &hook in &plugin.inspection().hooks {
+    let mut deployed = TenantHooks::default();
+    for &hook in hooks {
         let deployment = HookDeployment {
             source: source.clone(),
             policy: FailurePolicy::FailClosed,
             invoker: invoker.clone(),
             breaker: Arc::default(),
         };
-        hooks.set(hook, deployment);
+        deployed.set(hook, deployment);
     }
+    deployed
+}
+
+/// Quotes `input` through the pipeline with `hooks`, pricing free items from its catalog.
+fn local_quote(input: &RunInput, hooks: &TenantHooks) -> Result<pipeline::Quote, QuoteError> {
     let ctx = input.context.clone().unwrap_or_else(local_context);
     let extra = QuoteInput {
         nodes: input.nodes.clone(),
@@ -339,7 +403,32 @@ fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::
             .cloned()
             .collect()
     };
-    match pipeline::quote(&ctx, &input.cart, &extra, &hooks, &catalog) {
+    pipeline::quote(&ctx, &input.cart, &extra, hooks, &catalog)
+}
+
+/// Each recorded checkout quoted with `baseline` and with `candidate`, compared.
+fn replay_offline(
+    recorded: &RecordedRuns,
+    baseline: &TenantHooks,
+    candidate: &TenantHooks,
+) -> ReplayReport {
+    let runs = (recorded.runs.iter())
+        .map(|checkout| {
+            let Some(input) = &checkout.input else {
+                return pipeline::not_kept(checkout);
+            };
+            let [live, trial] = [baseline, candidate]
+                .map(|hooks| Outcome::of(&checkout.request_id, local_quote(input, hooks)));
+            pipeline::compare(checkout, recorded.hook, &live, &trial)
+        })
+        .collect();
+    ReplayReport::new(runs)
+}
+
+/// Deploys `plugin` to every hook it exports, fail-closed, and quotes the input's cart.
+fn quote_with(plugin: Plugin, input: RunInput, config: PluginConfig) -> anyhow::Result<ExitCode> {
+    let hooks = local_hooks(&plugin, config, &plugin.inspection().hooks);
+    match local_quote(&input, &hooks) {
         Ok(quote) => {
             print_json(&quote)?;
             Ok(ExitCode::SUCCESS)

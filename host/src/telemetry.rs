@@ -109,6 +109,18 @@ pub fn http_request(method: &str, route: &str, status: u16, took: Duration) {
     metrics::histogram!("mandi_http_request_duration_seconds", &labels).record(took.as_secs_f64());
 }
 
+/// A sampled checkout of a shadow deployment: `identical`, `different` or `failed` against the
+/// live version, or `skipped` (the node's shadow slot was busy).
+pub fn shadow_run(tenant: &str, hook: &str, status: &str) {
+    metrics::counter!(
+        "mandi_shadow_runs_total",
+        "tenant" => tenant.to_owned(),
+        "hook" => hook.to_owned(),
+        "status" => status.to_owned()
+    )
+    .increment(1);
+}
+
 /// A tenant's run records that were not stored: the history writer fell behind, or the
 /// database refused or could not be reached.
 pub fn runs_dropped(tenant: &str, count: u64) {

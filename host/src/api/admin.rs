@@ -10,7 +10,7 @@ use super::schema::{FailurePolicyName, HookName, WasmComponent};
 use super::{Admin, ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody};
 use crate::pipeline::{parse_policy, tally};
 use crate::runtime::{Hook, Limits, PluginConfig};
-use crate::store::{DeploymentRecord, NewDeployment, PluginRecord, Tenant};
+use crate::store::{DeploymentRecord, NewDeployment, PluginRecord, ShadowSummary, Tenant};
 use crate::tenants::generate_api_key;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -67,6 +67,23 @@ pub struct Deploy {
     /// forced) [default: false; then such a deploy is 422 `test-carts-failed`].
     #[serde(default)]
     pub force: bool,
+    /// `live` (serve the hook now) or `shadow` (run beside the live version on a sample of
+    /// live checkouts, compared and never served, until promoted) [default: live].
+    #[serde(default)]
+    pub mode: DeployMode,
+    /// With `shadow`: the percent of live checkouts it runs on, 1 to 100 [default: 10] (else
+    /// 422 `invalid-sample`).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    pub sample_percent: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployMode {
+    #[default]
+    Live,
+    Shadow,
 }
 
 /// A config that does not fit the schema its component declares is 422 `invalid-config`,
@@ -90,7 +107,7 @@ fn check_config_against(schema: &serde_json::Value, config: &serde_json::Value) 
 }
 
 /// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
-fn config_schema() -> utoipa::openapi::Schema {
+pub(super) fn config_schema() -> utoipa::openapi::Schema {
     super::schema::free_form_object(
         "The JSON object the plugin reads as its config [default: {}]: any fields, which only \
          the plugin gives a meaning (at most 64 KiB, else 422 `invalid-config`). When the \
@@ -305,58 +322,31 @@ pub async fn deploy(
     ApiJson(body): ApiJson<Deploy>,
 ) -> ApiResult<(StatusCode, Json<DeploymentRecord>)> {
     let tenant = require_tenant(&state, &tenant).await?;
-    let hook: Hook = body
-        .hook
-        .parse()
-        .map_err(|e: String| ApiError::unprocessable("unknown-hook", e))?;
-    let policy = body.failure_policy.as_deref().unwrap_or("fail-closed");
-    parse_policy(policy).map_err(|e| ApiError::unprocessable("invalid-failure-policy", e))?;
-    let ceilings = &state.checkout().deployments().runtime().config().ceilings;
-    let limits = check_limits(body.limits, ceilings)?;
-    let config = body.config.unwrap_or_else(|| serde_json::json!({}));
-    let config_text = config.to_string();
-    if config_text.len() > MAX_CONFIG_BYTES {
-        return Err(ApiError::unprocessable(
-            "invalid-config",
-            format!("a config is at most {MAX_CONFIG_BYTES} bytes"),
-        ));
-    }
-    PluginConfig::from_json(&config_text)
-        .map_err(|e| ApiError::unprocessable("invalid-config", e.to_string()))?;
-    let plugins = state.store().plugins(&tenant.id).await?;
-    let plugin = plugins
-        .iter()
-        .find(|p| p.digest == body.plugin)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown-plugin",
-                format!(
-                    "tenant {} has no uploaded plugin {}",
-                    tenant.id, body.plugin
-                ),
-            )
-        })?;
-    if !plugin.hooks.iter().any(|h| h == hook.as_str()) {
-        return Err(ApiError::unprocessable(
-            "hook-not-exported",
-            format!(
-                "plugin {} does not export the {hook} hook (it exports: {})",
-                plugin.digest,
-                plugin.hooks.join(", ")
-            ),
-        ));
-    }
-    if let Some(schema) = &plugin.config_schema {
-        check_config_against(schema, &config)?;
-    }
-    let mut new = NewDeployment {
-        hook: hook.as_str().to_owned(),
-        plugin_digest: plugin.digest.clone(),
-        config,
-        failure_policy: policy.to_owned(),
-        limits: serde_json::to_value(limits).expect("limits serialize"),
-        test_carts: None,
+    let candidate = Candidate {
+        hook: &body.hook,
+        plugin: &body.plugin,
+        config: body.config,
+        failure_policy: body.failure_policy.as_deref(),
+        limits: body.limits,
+    };
+    let (hook, mut new) = candidate.check(&state, &tenant).await?;
+    new.shadow_percent = match (body.mode, body.sample_percent) {
+        (DeployMode::Live, None) => None,
+        (DeployMode::Live, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid-sample",
+                "`sample_percent` goes with `\"mode\": \"shadow\"`",
+            ));
+        }
+        (DeployMode::Shadow, percent) => match percent.unwrap_or(10) {
+            percent @ 1..=100 => Some(percent),
+            other => {
+                return Err(ApiError::unprocessable(
+                    "invalid-sample",
+                    format!("`sample_percent` is 1 to 100, not {other}"),
+                ));
+            }
+        },
     };
     // The candidate quotes every test cart, beside the tenant's other hooks, before it is made.
     let results = (state.checkout())
@@ -422,6 +412,131 @@ pub async fn rollback(
     state.events().wake();
     tracing::info!(tenant = %tenant.id, %hook, deployment = %record.id, "rolled back");
     Ok(Json(record))
+}
+
+/// A deployment not yet made, as a deploy (or a replay) names it.
+pub(super) struct Candidate<'a> {
+    pub hook: &'a str,
+    pub plugin: &'a str,
+    pub config: Option<serde_json::Value>,
+    pub failure_policy: Option<&'a str>,
+    pub limits: Option<serde_json::Value>,
+}
+
+impl Candidate<'_> {
+    /// Checks the candidate as a deploy does: a hook the uploaded plugin exports, a config
+    /// within its size and schema, a failure policy, limits within the runtime's ceilings.
+    pub(super) async fn check(
+        self,
+        state: &AppState,
+        tenant: &Tenant,
+    ) -> ApiResult<(Hook, NewDeployment)> {
+        let hook: Hook =
+            (self.hook.parse()).map_err(|e: String| ApiError::unprocessable("unknown-hook", e))?;
+        let policy = self.failure_policy.unwrap_or("fail-closed");
+        parse_policy(policy).map_err(|e| ApiError::unprocessable("invalid-failure-policy", e))?;
+        let ceilings = &state.checkout().deployments().runtime().config().ceilings;
+        let limits = check_limits(self.limits, ceilings)?;
+        let config = self.config.unwrap_or_else(|| serde_json::json!({}));
+        let config_text = config.to_string();
+        if config_text.len() > MAX_CONFIG_BYTES {
+            return Err(ApiError::unprocessable(
+                "invalid-config",
+                format!("a config is at most {MAX_CONFIG_BYTES} bytes"),
+            ));
+        }
+        PluginConfig::from_json(&config_text)
+            .map_err(|e| ApiError::unprocessable("invalid-config", e.to_string()))?;
+        let plugins = state.store().plugins(&tenant.id).await?;
+        let plugin = (plugins.iter())
+            .find(|p| p.digest == self.plugin)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-plugin",
+                    format!(
+                        "tenant {} has no uploaded plugin {}",
+                        tenant.id, self.plugin
+                    ),
+                )
+            })?;
+        if !plugin.hooks.iter().any(|h| h == hook.as_str()) {
+            return Err(ApiError::unprocessable(
+                "hook-not-exported",
+                format!(
+                    "plugin {} does not export the {hook} hook (it exports: {})",
+                    plugin.digest,
+                    plugin.hooks.join(", ")
+                ),
+            ));
+        }
+        if let Some(schema) = &plugin.config_schema {
+            check_config_against(schema, &config)?;
+        }
+        let new = NewDeployment {
+            hook: hook.as_str().to_owned(),
+            plugin_digest: plugin.digest.clone(),
+            config,
+            failure_policy: policy.to_owned(),
+            limits: serde_json::to_value(limits).expect("limits serialize"),
+            test_carts: None,
+            shadow_percent: None,
+        };
+        Ok((hook, new))
+    }
+}
+
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/shadows/{id}/promote", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "The shadow deployment, now serving its hook (`plugin.promoted`)", body = DeploymentRecord),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "Not a shadow deployment", body = ErrorBody)))]
+pub async fn promote(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath((tenant, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<DeploymentRecord>> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let record = state.store().promote(&tenant.id, &id).await?;
+    state.checkout().deployments().invalidate(&tenant.id);
+    state.events().wake();
+    tracing::info!(tenant = %tenant.id, hook = %record.hook, deployment = %record.id, "promoted");
+    Ok(Json(record))
+}
+
+/// A shadow deployment and what it found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShadowReport {
+    pub deployment: DeploymentRecord,
+    #[serde(flatten)]
+    pub summary: ShadowSummary,
+}
+
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/shadows/{id}", tag = "admin",
+    security(("admin_token" = [])), params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "What the shadow deployment found on the live checkouts it ran beside: counts, the total price delta, the latest differences and failures", body = ShadowReport),
+              (status = 404, body = ErrorBody)))]
+pub async fn shadow_report(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath((tenant, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<ShadowReport>> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    let deployment = (state.store().deployments(&tenant.id, None).await?)
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-deployment",
+                format!("tenant {} has no deployment {id}", tenant.id),
+            )
+        })?;
+    let summary = state.store().shadow_summary(&tenant.id, &id).await?;
+    Ok(Json(ShadowReport {
+        deployment,
+        summary,
+    }))
 }
 
 pub(super) async fn require_tenant(state: &AppState, id: &str) -> ApiResult<Tenant> {

@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod input;
 mod ops;
+mod replays;
 mod runs;
 mod schema;
 mod test_carts;
@@ -138,12 +139,22 @@ pub fn router(state: AppState) -> Router {
             post(admin::rollback),
         )
         .route(
+            "/tenants/{tenant}/shadows/{id}/promote",
+            post(admin::promote),
+        )
+        .route("/tenants/{tenant}/shadows/{id}", get(admin::shadow_report))
+        .route(
             "/tenants/{tenant}/test-carts",
             get(test_carts::list_test_carts),
         )
         .route(
             "/tenants/{tenant}/test-carts/{name}",
             put(test_carts::put_test_cart).delete(test_carts::delete_test_cart),
+        )
+        .route("/tenants/{tenant}/replays", post(replays::replay))
+        .route(
+            "/tenants/{tenant}/recorded-runs",
+            get(replays::recorded_runs),
         );
     let tenant = Router::new()
         .route("/tenant", get(catalog::whoami))
@@ -261,7 +272,9 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
     paths(
         admin::create_tenant, admin::list_tenants, admin::create_api_key, admin::upload_plugin,
         admin::list_plugins, admin::deploy, admin::list_deployments, admin::rollback,
+        admin::promote, admin::shadow_report,
         test_carts::list_test_carts, test_carts::put_test_cart, test_carts::delete_test_cart,
+        replays::replay, replays::recorded_runs,
         catalog::whoami, catalog::list_products, catalog::import_products, catalog::get_product,
         catalog::put_product, catalog::list_nodes, catalog::import_nodes, catalog::get_node,
         catalog::put_node, catalog::get_payment_methods, catalog::put_payment_methods,

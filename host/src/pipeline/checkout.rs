@@ -8,18 +8,20 @@ use std::time::Instant;
 
 use mandi_sdk::{
     Address, Attribute, Cart, CartLine, Context, Customer, FulfillmentNode, Money, PricedCart,
-    Product, StockLevel,
+    Product, RunInput, StockLevel,
 };
 use serde::{Deserialize, Serialize};
 
 use super::deployments::{DeploymentError, Deployments};
 use super::history::RecordRuns;
+use super::replay::Outcome;
 use super::views::{
     AdjustmentView, DecisionView, DeliveryOptionView, HookTraceView, OrderBody, OrderTotals,
     TransformView, ViolationView,
 };
 use super::{
-    Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, QuoteError, QuoteInput, TenantScheduler,
+    Busy, HookFailed, HookTrace, MAX_LINES, MAX_QUANTITY, Quote, QuoteError, QuoteInput,
+    TenantScheduler,
 };
 use crate::store::{self, NewOrder, OrderRecord, Placed, Reservation, Store, StoreError, Tenant};
 
@@ -233,6 +235,7 @@ pub struct Checkout {
     deployments: Arc<Deployments>,
     scheduler: TenantScheduler,
     runs: RecordRuns,
+    shadows: super::Shadows,
 }
 
 impl Checkout {
@@ -247,7 +250,12 @@ impl Checkout {
             deployments,
             scheduler,
             runs,
+            shadows: super::Shadows::default(),
         }
+    }
+
+    pub(super) fn shadows(&self) -> &super::Shadows {
+        &self.shadows
     }
 
     pub fn deployments(&self) -> &Deployments {
@@ -422,111 +430,67 @@ impl Checkout {
             time_zone: tenant.time_zone.clone(),
             utc_offset_minutes: tenant.utc_offset_minutes,
         };
-        let input = QuoteInput {
+        let input = RunInput {
+            context: Some(ctx),
+            cart,
+            priced_cart: None,
             nodes,
+            defaults: Vec::new(),
+            catalog: Vec::new(),
             payment_methods,
         };
+        let (quote, input) = self.pipeline(tenant, input, hooks.clone()).await?;
+        if let Hooks::Live = which {
+            let shadows: Vec<_> = super::shadow::sampling(&hooks, request_id).collect();
+            if !shadows.is_empty() {
+                let live = Arc::new(Outcome::of(request_id, quote.clone()));
+                for shadow in shadows {
+                    let (input, live) = (input.clone(), live.clone());
+                    self.shadow(&tenant.id, request_id, input, live, &hooks, shadow);
+                }
+            }
+            self.report(tenant, request_id, trace_of(&quote), &hooks, input);
+        }
+        let quote = quote.map_err(checkout_error)?;
+        let hidden = quote.payment.hidden.clone();
+        let priced = quote.priced.clone();
+        Ok((quote_view(request_id, quote), priced, hidden))
+    }
+
+    /// Runs the pipeline on `input` (its cart, context, stock and payment methods) with
+    /// `hooks`, on the tenant's scheduler. Free items are priced from `input.catalog` when it
+    /// has them, else from the store. Returns the input as a recorded checkout keeps it: the
+    /// catalog lines the pipeline looked up, and only the stock of the skus it saw.
+    pub(super) async fn pipeline(
+        &self,
+        tenant: &Tenant,
+        input: RunInput,
+        hooks: Arc<super::TenantHooks>,
+    ) -> Result<(Result<Quote, QuoteError>, RunInput), CheckoutError> {
         let (store, tenant_id, handle) = (
             self.store.clone(),
             tenant.id.clone(),
             tokio::runtime::Handle::current(),
         );
-        let pipeline_hooks = hooks.clone();
-        let outcome = self
-            .scheduler
+        self.scheduler
             .run(&tenant.id, move || {
-                // Free items are looked up in the catalog mid-pipeline, all in one query; this
-                // thread is a blocking-pool thread, where waiting on the store is allowed.
-                let catalog = |skus: &[&str]| match handle
-                    .block_on(store.products_by_sku(&tenant_id, skus))
-                {
-                    Ok(products) => products.into_values().map(|p| cart_line(p, 1)).collect(),
-                    Err(err) => {
-                        // The items are reported as unknown: the quote still answers.
-                        tracing::warn!(tenant = %tenant_id, error = %err, "free item lookup failed");
-                        Vec::new()
-                    }
-                };
-                let quote = super::quote(&ctx, &cart, &input, &pipeline_hooks, &catalog);
-                (quote, ctx)
+                run_pipeline(&store, &handle, &tenant_id, input, &hooks)
             })
-            .await?;
-        let (quote, _ctx) = outcome;
-        let trace: &[HookTrace] = match &quote {
-            Ok(q) => &q.trace,
-            Err(QuoteError::HookFailed(failed)) => &failed.trace,
-            Err(QuoteError::Cart(_)) => &[],
-        };
-        if let Hooks::Live = which {
-            self.report(tenant, request_id, trace, &hooks);
-        }
-        let quote = quote.map_err(|err| match err {
-            QuoteError::HookFailed(failed) => CheckoutError::HookFailed(failed),
-            // The request was checked against the same limits; kept for completeness.
-            QuoteError::Cart(limits) => invalid("cart-out-of-limits", limits.to_string()),
-        })?;
-        let view = QuoteView {
-            request_id: request_id.to_owned(),
-            currency: quote.priced.cart.currency.clone(),
-            lines: quote
-                .priced
-                .lines
-                .iter()
-                .map(|p| {
-                    let line = &quote.priced.cart.lines[p.line as usize];
-                    LineView {
-                        line: p.line,
-                        sku: line.sku.clone(),
-                        title: line.product.title.clone(),
-                        quantity: line.quantity,
-                        catalog_unit_price: line.unit_price.amount,
-                        unit_price: p.unit_price.amount,
-                        subtotal: p.subtotal.amount,
-                        discount: p.discount.amount,
-                        total: p.total.amount,
-                    }
-                })
-                .collect(),
-            transforms: (quote.transforms.into_iter())
-                .map(TransformView::from)
-                .collect(),
-            adjustments: (quote.applied.into_iter())
-                .map(AdjustmentView::from)
-                .collect(),
-            violations: (quote.violations.into_iter())
-                .map(ViolationView::from)
-                .collect(),
-            delivery_options: (quote.delivery_options.into_iter())
-                .map(DeliveryOptionView::from)
-                .collect(),
-            payment_methods: (quote.payment.offered.into_iter())
-                .map(|m| store::PaymentMethod {
-                    id: m.id,
-                    name: m.name,
-                    kind: m.kind,
-                })
-                .collect(),
-            totals: Totals {
-                subtotal: quote.priced.subtotal.amount,
-                discount: quote.priced.discount.amount,
-                total: quote.priced.total.amount,
-            },
-            unknown_free_items: quote.unknown_free_items,
-            degraded: quote.degraded,
-            trace: quote.trace.into_iter().map(HookTraceView::from).collect(),
-        };
-        Ok((view, quote.priced, quote.payment.hidden))
+            .await
+            .map_err(CheckoutError::from)
     }
 
-    /// Run history, metrics and breaker states for one pipeline run.
+    /// Run history (with the checkout's input), metrics and breaker states for one pipeline
+    /// run.
     fn report(
         &self,
         tenant: &Tenant,
         request_id: &str,
         trace: &[HookTrace],
         hooks: &super::TenantHooks,
+        input: RunInput,
     ) {
-        self.runs.record(&tenant.id, request_id, trace);
+        self.runs.record(&tenant.id, request_id, trace, input);
         for t in trace.iter().filter(|t| t.source.is_some()) {
             let failure = t.error.as_ref().map(|e| e.kind());
             crate::telemetry::hook_call(crate::telemetry::HookCall {
@@ -600,6 +564,144 @@ impl Checkout {
             coupon_codes: request.coupon_codes.clone(),
             attributes: attributes(&request.attributes),
         })
+    }
+}
+
+/// The pipeline on `input` with `hooks`, on a thread that may block (a blocking-pool or
+/// low-priority thread): see [`Checkout::pipeline`].
+pub(super) fn run_pipeline(
+    store: &Store,
+    handle: &tokio::runtime::Handle,
+    tenant_id: &str,
+    mut input: RunInput,
+    hooks: &super::TenantHooks,
+) -> (Result<Quote, QuoteError>, RunInput) {
+    let ctx = input.context.clone().unwrap_or_else(|| Context {
+        tenant_id: tenant_id.to_owned(),
+        request_id: String::new(),
+        now_unix_ms: store::now_ms(),
+        time_zone: String::new(),
+        utc_offset_minutes: 0,
+    });
+    let quote_input = QuoteInput {
+        nodes: std::mem::take(&mut input.nodes),
+        payment_methods: std::mem::take(&mut input.payment_methods),
+    };
+    let looked_up = std::cell::RefCell::new(Vec::new());
+    // Free items and bundle parts are looked up mid-pipeline, all in one query;
+    // this thread is a blocking-pool thread, where waiting on the store is allowed.
+    let catalog = |skus: &[&str]| {
+        let (mut lines, missing): (Vec<CartLine>, Vec<&str>) = {
+            let known: Vec<CartLine> = (input.catalog.iter())
+                .filter(|line| skus.contains(&line.sku.as_str()))
+                .cloned()
+                .collect();
+            let missing = (skus.iter().copied())
+                .filter(|sku| !known.iter().any(|l| l.sku == *sku))
+                .collect();
+            (known, missing)
+        };
+        if !missing.is_empty() {
+            match handle.block_on(store.products_by_sku(tenant_id, &missing)) {
+                Ok(products) => {
+                    lines.extend(products.into_values().map(|p| cart_line(p, 1)));
+                }
+                Err(err) => {
+                    // The items are reported as unknown: the quote still answers.
+                    tracing::warn!(tenant = %tenant_id, error = %err, "free item lookup failed");
+                }
+            }
+        }
+        looked_up.borrow_mut().extend(lines.iter().cloned());
+        lines
+    };
+    let quote = super::quote(&ctx, &input.cart, &quote_input, hooks, &catalog);
+    let mut seen: HashSet<&str> = input.cart.lines.iter().map(|l| l.sku.as_str()).collect();
+    if let Ok(quote) = &quote {
+        seen.extend(quote.priced.cart.lines.iter().map(|l| l.sku.as_str()));
+    }
+    let nodes = super::stock_of_skus(&quote_input.nodes, &seen);
+    let mut catalog = looked_up.into_inner();
+    catalog.sort_by(|a, b| a.sku.cmp(&b.sku));
+    catalog.dedup_by(|a, b| a.sku == b.sku);
+    let recorded = RunInput {
+        context: Some(ctx),
+        nodes,
+        catalog,
+        payment_methods: quote_input.payment_methods,
+        ..input
+    };
+    (quote, recorded)
+}
+
+/// The hooks a pipeline run called, however it ended.
+pub(super) fn trace_of(quote: &Result<Quote, QuoteError>) -> &[HookTrace] {
+    match quote {
+        Ok(q) => &q.trace,
+        Err(QuoteError::HookFailed(failed)) => &failed.trace,
+        Err(QuoteError::Cart(_)) => &[],
+    }
+}
+
+pub(super) fn checkout_error(err: QuoteError) -> CheckoutError {
+    match err {
+        QuoteError::HookFailed(failed) => CheckoutError::HookFailed(failed),
+        // The request was checked against the same limits; kept for completeness.
+        QuoteError::Cart(limits) => invalid("cart-out-of-limits", limits.to_string()),
+    }
+}
+
+/// A quote as the API shows it.
+pub fn quote_view(request_id: &str, quote: Quote) -> QuoteView {
+    QuoteView {
+        request_id: request_id.to_owned(),
+        currency: quote.priced.cart.currency.clone(),
+        lines: quote
+            .priced
+            .lines
+            .iter()
+            .map(|p| {
+                let line = &quote.priced.cart.lines[p.line as usize];
+                LineView {
+                    line: p.line,
+                    sku: line.sku.clone(),
+                    title: line.product.title.clone(),
+                    quantity: line.quantity,
+                    catalog_unit_price: line.unit_price.amount,
+                    unit_price: p.unit_price.amount,
+                    subtotal: p.subtotal.amount,
+                    discount: p.discount.amount,
+                    total: p.total.amount,
+                }
+            })
+            .collect(),
+        transforms: (quote.transforms.into_iter())
+            .map(TransformView::from)
+            .collect(),
+        adjustments: (quote.applied.into_iter())
+            .map(AdjustmentView::from)
+            .collect(),
+        violations: (quote.violations.into_iter())
+            .map(ViolationView::from)
+            .collect(),
+        delivery_options: (quote.delivery_options.into_iter())
+            .map(DeliveryOptionView::from)
+            .collect(),
+        payment_methods: (quote.payment.offered.into_iter())
+            .map(|m| store::PaymentMethod {
+                id: m.id,
+                name: m.name,
+                kind: m.kind,
+            })
+            .collect(),
+        totals: Totals {
+            subtotal: quote.priced.subtotal.amount,
+            discount: quote.priced.discount.amount,
+            total: quote.priced.total.amount,
+        },
+        unknown_free_items: quote.unknown_free_items,
+        degraded: quote.degraded,
+        trace: quote.trace.into_iter().map(HookTraceView::from).collect(),
     }
 }
 

@@ -16,11 +16,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, Source, TenantHooks,
+    BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, ShadowDeployment,
+    Source, TenantHooks,
 };
 use crate::runtime::{Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime};
 use crate::store::{
-    DeploymentChange, DeploymentRecord, DeploymentWatch, SignedArtifact, Store, StoreError,
+    DeploymentChange, DeploymentRecord, DeploymentStatus, DeploymentWatch, SignedArtifact, Store,
+    StoreError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,10 @@ impl Deployments {
         &self.runtime
     }
 
+    pub fn breaker_config(&self) -> BreakerConfig {
+        self.breaker_config
+    }
+
     /// The tenant's current hooks.
     pub async fn for_tenant(&self, tenant: &str) -> Result<Arc<TenantHooks>, DeploymentError> {
         if let Some(hooks) = self.hooks.get(tenant) {
@@ -109,10 +115,18 @@ impl Deployments {
         Ok(hooks)
     }
 
+    /// The tenant's live hooks for a trial: every deployment gets a circuit breaker of its own
+    /// (closed, as a new deployment's is), so trying moves nothing of the live breakers, and an
+    /// open live breaker does not hide a hook from the trial.
+    pub async fn trial_live(&self, tenant: &str) -> Result<Arc<TenantHooks>, DeploymentError> {
+        Ok(Arc::new(
+            self.own_breakers(&*self.for_tenant(tenant).await?),
+        ))
+    }
+
     /// The tenant's hooks with `candidate` serving `hook` instead of its live deployment: what
-    /// the tenant's checkouts would run if it were deployed. Every deployment gets a circuit
-    /// breaker of its own for the trial (closed, as a new deployment's is), so trying moves
-    /// nothing of the live breakers, and an open live breaker does not hide a hook from it.
+    /// the tenant's checkouts would run if it were deployed, with breakers of their own as in
+    /// [`Self::trial_live`].
     pub async fn with_candidate(
         &self,
         tenant: &str,
@@ -120,17 +134,23 @@ impl Deployments {
         candidate: &DeploymentRecord,
     ) -> Result<Arc<TenantHooks>, DeploymentError> {
         let live = self.for_tenant(tenant).await?;
-        let own_breaker = |deployment: HookDeployment| HookDeployment {
-            breaker: Arc::new(CircuitBreaker::new(self.breaker_config)),
-            ..deployment
-        };
-        let mut hooks = TenantHooks::default();
-        for (live_hook, deployment) in live.iter() {
-            hooks.set(live_hook, own_breaker(deployment.clone()));
-        }
         let candidate = self.hook_deployment(tenant, candidate).await?;
-        hooks.set(hook, own_breaker(candidate));
+        let hooks = self.own_breakers(&live.as_ref().clone().with(hook, candidate));
         Ok(Arc::new(hooks))
+    }
+
+    fn own_breakers(&self, hooks: &TenantHooks) -> TenantHooks {
+        let mut trial = TenantHooks::default();
+        for (hook, deployment) in hooks.iter() {
+            trial.set(
+                hook,
+                HookDeployment {
+                    breaker: Arc::new(CircuitBreaker::new(self.breaker_config)),
+                    ..deployment.clone()
+                },
+            );
+        }
+        trial
     }
 
     /// Forgets the tenant's hooks: the next request reads its deployments again.
@@ -186,7 +206,20 @@ impl Deployments {
             };
             let hook: Hook = record.hook.parse().map_err(corrupt)?;
             let deployment = self.hook_deployment(tenant, &record).await?;
-            hooks.set(hook, deployment);
+            match (record.status, record.sample_percent) {
+                (DeploymentStatus::Shadow, Some(percent)) => {
+                    let sample_percent = u8::try_from(percent.clamp(1, 100)).expect("in range");
+                    let shadow = ShadowDeployment {
+                        deployment,
+                        sample_percent,
+                    };
+                    hooks.set_shadow(hook, shadow);
+                }
+                (DeploymentStatus::Shadow, None) => {
+                    return Err(corrupt("a shadow deployment without its sample".into()));
+                }
+                _ => hooks.set(hook, deployment),
+            }
         }
         Ok(hooks)
     }

@@ -2,6 +2,10 @@
 //! batches by a background task so recording never adds a database write to a checkout's
 //! latency. Records still queued at shutdown are flushed before the store closes.
 //!
+//! Each checkout that called a plugin also keeps its input (context, cart, stock, catalog look-ups,
+//! payment methods), serialized by the writer task off the response path, so its runs can be
+//! replayed against another version.
+//!
 //! What a plugin logged or said in its error is untrusted text: it is made storable before it
 //! is queued, and a batch the database still refuses is written run by run, so one tenant's
 //! run can never cost another tenant's runs their history.
@@ -11,17 +15,36 @@ use std::collections::BTreeMap;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use mandi_sdk::RunInput;
+
 use super::HookTrace;
 use crate::runtime::LogRecord;
-use crate::store::{RunRecord, Store, storable_text};
+use crate::store::{CheckoutInputRecord, RunRecord, Store, storable_text};
 
 /// Runs queued beyond this are dropped (and counted) rather than growing memory without bound.
 const QUEUE_CAPACITY: usize = 10_000;
 const BATCH: usize = 256;
 
+/// A checkout's input is kept for replays only up to this size as JSON: a 200-line cart with
+/// its stock fits; one beyond is recorded without it (its runs cannot be replayed).
+pub const MAX_RECORDED_INPUT_BYTES: usize = 64 << 10;
+
+/// What the writer task stores.
+#[derive(Debug)]
+enum Recorded {
+    Run(Box<RunRecord>),
+    /// A checkout's input, serialized by the writer.
+    Input {
+        tenant_id: String,
+        request_id: String,
+        input: Box<RunInput>,
+        created_at: i64,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct RecordRuns {
-    queue: mpsc::Sender<RunRecord>,
+    queue: mpsc::Sender<Recorded>,
 }
 
 /// The writer task.
@@ -41,7 +64,7 @@ impl RunWriter {
 
 impl RecordRuns {
     pub fn start(store: Store) -> (Self, RunWriter) {
-        let (queue, mut rx) = mpsc::channel::<RunRecord>(QUEUE_CAPACITY);
+        let (queue, mut rx) = mpsc::channel::<Recorded>(QUEUE_CAPACITY);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -66,12 +89,25 @@ impl RecordRuns {
         (Self { queue }, RunWriter { stop, task })
     }
 
-    /// Queues a record of every plugin call in `trace` (platform defaults are not runs). Each
-    /// run keeps at most `RUN_LOG_BYTES` of its logs, so a plugin that logs all its limit on
-    /// every call costs the history (and the database, and this request's thread) a bounded
-    /// amount; the run says its logs were cut.
-    pub fn record(&self, tenant: &str, request_id: &str, trace: &[HookTrace]) {
+    /// Queues a record of every plugin call in `trace` (platform defaults are not runs), and
+    /// the checkout's `input` when a plugin was called. Each run keeps at most `RUN_LOG_BYTES`
+    /// of its logs, so a plugin that logs all its limit on every call costs the history (and
+    /// the database, and this request's thread) a bounded amount; the run says its logs were
+    /// cut.
+    pub fn record(&self, tenant: &str, request_id: &str, trace: &[HookTrace], input: RunInput) {
         let now = crate::store::now_ms();
+        if !trace.iter().any(|t| t.source.is_some()) {
+            return;
+        }
+        let input = Recorded::Input {
+            tenant_id: tenant.to_owned(),
+            request_id: request_id.to_owned(),
+            input: Box::new(input),
+            created_at: now,
+        };
+        if self.queue.try_send(input).is_err() {
+            crate::telemetry::runs_dropped(tenant, 1);
+        }
         for t in trace {
             let Some(source) = &t.source else { continue };
             let kept = logs_kept(&t.logs);
@@ -99,7 +135,11 @@ impl RecordRuns {
                 logs_truncated: t.logs_truncated || kept < t.logs.len(),
                 created_at: now,
             };
-            if self.queue.try_send(record).is_err() {
+            if self
+                .queue
+                .try_send(Recorded::Run(Box::new(record)))
+                .is_err()
+            {
                 crate::telemetry::runs_dropped(tenant, 1);
             }
         }
@@ -125,16 +165,45 @@ fn logs_kept(logs: &[LogRecord]) -> usize {
         .count()
 }
 
-async fn write(store: &Store, batch: &mut Vec<RunRecord>) {
-    if let Err(lost) = store.insert_runs(batch).await {
+async fn write(store: &Store, batch: &mut Vec<Recorded>) {
+    let mut runs = Vec::with_capacity(batch.len());
+    let mut inputs = Vec::new();
+    for recorded in batch.drain(..) {
+        match recorded {
+            Recorded::Run(run) => runs.push(*run),
+            Recorded::Input {
+                tenant_id,
+                request_id,
+                input,
+                created_at,
+            } => {
+                let input = serde_json::to_string(&input).expect("contract types serialize");
+                if input.len() <= MAX_RECORDED_INPUT_BYTES {
+                    inputs.push(CheckoutInputRecord {
+                        tenant_id,
+                        request_id,
+                        // JSON escapes U+0000, so this text is storable as it is.
+                        input,
+                        created_at,
+                    });
+                }
+            }
+        }
+    }
+    if let Err(lost) = store.insert_runs(&runs, &inputs).await {
         let mut per_tenant: BTreeMap<&str, u64> = BTreeMap::new();
         for &i in &lost.runs {
-            *per_tenant.entry(batch[i].tenant_id.as_str()).or_default() += 1;
+            *per_tenant.entry(runs[i].tenant_id.as_str()).or_default() += 1;
         }
-        tracing::error!(
-            error = %lost.cause, runs = lost.runs.len(), batch = batch.len(), tenants = ?per_tenant,
-            "could not record plugin runs"
-        );
+        if !lost.inputs.is_empty() {
+            tracing::warn!(error = %lost.cause, inputs = lost.inputs.len(), "could not keep checkout inputs");
+        }
+        if !lost.runs.is_empty() {
+            tracing::error!(
+                error = %lost.cause, runs = lost.runs.len(), batch = runs.len(), tenants = ?per_tenant,
+                "could not record plugin runs"
+            );
+        }
         for (tenant, count) in per_tenant {
             crate::telemetry::runs_dropped(tenant, count);
         }

@@ -14,7 +14,9 @@ mod defaults;
 mod deployments;
 mod history;
 mod payment;
+mod replay;
 mod scheduler;
+mod shadow;
 mod test_carts;
 mod transform;
 pub mod views;
@@ -34,13 +36,18 @@ pub use apply::{AmountOverflow, AppliedAdjustment, Pricing, apply};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use checkout::{
     Checkout, CheckoutError, CheckoutRequest, LineView, OrderRequest, PlacedOrder, QuoteView,
-    RequestAddress, RequestCustomer, RequestLine, Totals, check_request,
+    RequestAddress, RequestCustomer, RequestLine, Totals, check_request, quote_view,
 };
 pub use defaults::default_delivery_options;
 pub use deployments::{ArtifactKey, DeploymentError, Deployments, parse_policy};
 pub use history::{RecordRuns, RunWriter};
 pub use payment::PaymentChoice;
+pub use replay::{
+    Change, MAX_REPLAY_RUNS, Outcome, RecordedCheckout, RecordedRuns, ReplayReport, ReplayStatus,
+    ReplaySummary, ReplayedRun, TotalsDelta, compare, not_kept,
+};
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
+pub use shadow::Shadows;
 pub use test_carts::{
     Expectation, ExpectedAdjustment, ExpectedOutcome, MAX_TEST_CARTS, TestCart, tally,
 };
@@ -165,10 +172,20 @@ impl std::fmt::Debug for HookDeployment {
     }
 }
 
+/// A deployment run beside a hook's live one on a sampled share of live checkouts.
+#[derive(Debug, Clone)]
+pub struct ShadowDeployment {
+    pub deployment: HookDeployment,
+    /// Percent of live checkouts it runs on, 1 to 100.
+    pub sample_percent: u8,
+}
+
 /// A tenant's deployed hooks, one slot per [`Hook`]; an empty slot means the platform default.
+/// A hook may also have a shadow, which the checkout never waits for.
 #[derive(Debug, Clone, Default)]
 pub struct TenantHooks {
     deployed: [Option<HookDeployment>; Hook::ALL.len()],
+    shadows: [Option<ShadowDeployment>; Hook::ALL.len()],
 }
 
 impl TenantHooks {
@@ -187,6 +204,25 @@ impl TenantHooks {
         self.deployed[hook.index()].as_ref()
     }
 
+    pub fn set_shadow(&mut self, hook: Hook, shadow: ShadowDeployment) {
+        self.shadows[hook.index()] = Some(shadow);
+    }
+
+    /// The hooks with a shadow, in pipeline order.
+    pub fn shadows(&self) -> impl Iterator<Item = (Hook, &ShadowDeployment)> {
+        Hook::ALL
+            .into_iter()
+            .filter_map(|hook| Some((hook, self.shadows[hook.index()].as_ref()?)))
+    }
+
+    /// These hooks without their shadows: what a trial runs.
+    pub fn without_shadows(&self) -> Self {
+        Self {
+            deployed: self.deployed.clone(),
+            shadows: Default::default(),
+        }
+    }
+
     /// The deployed hooks, in pipeline order.
     pub fn iter(&self) -> impl Iterator<Item = (Hook, &HookDeployment)> {
         Hook::ALL
@@ -197,7 +233,9 @@ impl TenantHooks {
     /// Compiled code these hooks hold in memory (a component on several hooks counts once),
     /// plus a little for the hooks themselves.
     pub fn code_bytes(&self) -> usize {
-        let mut hooks: Vec<&HookDeployment> = self.iter().map(|(_, d)| d).collect();
+        let mut hooks: Vec<&HookDeployment> = (self.iter().map(|(_, d)| d))
+            .chain(self.shadows().map(|(_, s)| &s.deployment))
+            .collect();
         hooks.sort_by(|a, b| a.source.plugin.cmp(&b.source.plugin));
         hooks.dedup_by(|a, b| a.source.plugin == b.source.plugin);
         1024 + hooks
@@ -548,6 +586,14 @@ fn chargeable(
 /// of strings to lower and soon exceed the input limit.
 fn stock_of_cart(nodes: &[FulfillmentNode], cart: &Cart) -> Vec<FulfillmentNode> {
     let skus: std::collections::HashSet<&str> = cart.lines.iter().map(|l| l.sku.as_str()).collect();
+    stock_of_skus(nodes, &skus)
+}
+
+/// Each node with its stock of `skus` only.
+fn stock_of_skus(
+    nodes: &[FulfillmentNode],
+    skus: &std::collections::HashSet<&str>,
+) -> Vec<FulfillmentNode> {
     nodes
         .iter()
         .map(|node| FulfillmentNode {

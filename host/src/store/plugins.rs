@@ -51,6 +51,11 @@ pub enum DeploymentStatus {
     Superseded,
     /// Was active and was rolled back.
     RolledBack,
+    /// Runs beside the active deployment on a sampled share of live checkouts, off the
+    /// response path, its outcomes compared and never served; promoting makes it active.
+    Shadow,
+    /// A shadow replaced by a later shadow of its hook.
+    Retired,
 }
 
 impl std::str::FromStr for DeploymentStatus {
@@ -60,6 +65,8 @@ impl std::str::FromStr for DeploymentStatus {
             "active" => Ok(Self::Active),
             "superseded" => Ok(Self::Superseded),
             "rolled-back" => Ok(Self::RolledBack),
+            "shadow" => Ok(Self::Shadow),
+            "retired" => Ok(Self::Retired),
             _ => Err(()),
         }
     }
@@ -75,6 +82,8 @@ pub struct NewDeployment {
     pub limits: serde_json::Value,
     /// What trying it on the tenant's test carts found.
     pub test_carts: Option<TestCartCheck>,
+    /// Deployed in shadow, on this percent of live checkouts; `None`: live.
+    pub shadow_percent: Option<u8>,
 }
 
 impl NewDeployment {
@@ -91,6 +100,7 @@ impl NewDeployment {
             version: 0,
             created_at: super::now_ms(),
             test_carts: None,
+            sample_percent: None,
         }
     }
 }
@@ -115,6 +125,9 @@ pub struct DeploymentRecord {
     /// What trying it on the tenant's test carts found before it was made; null for
     /// deployments made before test carts existed.
     pub test_carts: Option<TestCartCheck>,
+    /// A shadow's share of live checkouts it runs on, percent; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_percent: Option<i64>,
 }
 
 /// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
@@ -215,7 +228,8 @@ impl Store {
         Ok(row.map(|r| r.try_get("wasm")).transpose()?)
     }
 
-    /// Makes `new` the hook's active deployment, superseding the current one.
+    /// Makes `new` the hook's active deployment, superseding the current one; or, with
+    /// `shadow_percent`, its shadow, retiring the current shadow and leaving the active one.
     pub async fn deploy(&self, tenant: &str, new: &NewDeployment) -> Result<DeploymentRecord> {
         let mut tx = self.tenant_tx(tenant, true).await?;
         // The next version is read, then written: concurrent deploys must take turns.
@@ -231,12 +245,18 @@ impl Store {
                 new.plugin_digest
             )));
         }
+        let (status, replaced, replaced_by) = match new.shadow_percent {
+            None => (DeploymentStatus::Active, "active", "superseded"),
+            Some(_) => (DeploymentStatus::Shadow, "shadow", "retired"),
+        };
         sqlx::query(
-            "UPDATE deployments SET status = 'superseded'
-             WHERE tenant_id = $1 AND hook = $2 AND status = 'active'",
+            "UPDATE deployments SET status = $3
+             WHERE tenant_id = $1 AND hook = $2 AND status = $4",
         )
         .bind(tenant)
         .bind(&new.hook)
+        .bind(replaced_by)
+        .bind(replaced)
         .execute(&mut *tx)
         .await?;
         let version: i64 = sqlx::query_scalar(
@@ -253,15 +273,16 @@ impl Store {
             config: new.config.clone(),
             failure_policy: new.failure_policy.clone(),
             limits: new.limits.clone(),
-            status: DeploymentStatus::Active,
+            status,
             version,
             created_at: super::now_ms(),
             test_carts: new.test_carts.clone(),
+            sample_percent: new.shadow_percent.map(i64::from),
         };
         sqlx::query(
             "INSERT INTO deployments (tenant_id, id, hook, plugin_digest, config, failure_policy,
-                                      limits, status, seq, created_at, test_carts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10)",
+                                      limits, status, seq, created_at, test_carts, sample_percent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $11, $8, $9, $10, $12)",
         )
         .bind(tenant)
         .bind(&record.id)
@@ -273,10 +294,15 @@ impl Store {
         .bind(record.version)
         .bind(record.created_at)
         .bind(record.test_carts.as_ref().map(json))
+        .bind(replaced)
+        .bind(record.sample_percent)
         .execute(&mut *tx)
         .await?;
         let event = NewEvent {
-            kind: "plugin.deployed",
+            kind: match status {
+                DeploymentStatus::Shadow => "plugin.shadow-deployed",
+                _ => "plugin.deployed",
+            },
             payload: serde_json::to_value(&record).expect("plain data"),
         };
         insert_event(&mut tx, tenant, &event).await?;
@@ -337,6 +363,51 @@ impl Store {
         Ok(record)
     }
 
+    /// Makes the shadow deployment `id` its hook's active deployment, superseding the active
+    /// one; announced as `plugin.promoted`.
+    pub async fn promote(&self, tenant: &str, id: &str) -> Result<DeploymentRecord> {
+        let mut tx = self.tenant_tx(tenant, true).await?;
+        self.lock_tenant(&mut tx, tenant).await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM deployments WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match status.as_deref() {
+            None => return Err(StoreError::NotFound(format!("deployment {id}"))),
+            Some("shadow") => {}
+            Some(other) => {
+                return Err(StoreError::Conflict(format!(
+                    "deployment {id} is {other}: only a shadow deployment is promoted"
+                )));
+            }
+        }
+        let record = deployment_where(&mut tx, tenant, id).await?;
+        sqlx::query(
+            "UPDATE deployments SET status = 'superseded'
+             WHERE tenant_id = $1 AND hook = $2 AND status = 'active'",
+        )
+        .bind(tenant)
+        .bind(&record.hook)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE deployments SET status = 'active' WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let record = deployment_where(&mut tx, tenant, id).await?;
+        let event = NewEvent {
+            kind: "plugin.promoted",
+            payload: serde_json::to_value(&record).expect("plain data"),
+        };
+        insert_event(&mut tx, tenant, &event).await?;
+        self.notify_deployment(&mut tx, tenant).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
     /// The tenant's deployments, newest first, optionally of one hook.
     pub async fn deployments(
         &self,
@@ -357,10 +428,12 @@ impl Store {
         rows.iter().map(deployment_from).collect()
     }
 
+    /// The deployments serving the tenant's hooks now, and their shadows.
     pub async fn active_deployments(&self, tenant: &str) -> Result<Vec<DeploymentRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM deployments WHERE tenant_id = $1 AND status = 'active' ORDER BY hook",
+            "SELECT * FROM deployments WHERE tenant_id = $1 AND status IN ('active', 'shadow')
+             ORDER BY hook, seq",
         )
         .bind(tenant)
         .fetch_all(&mut *tx)
@@ -393,5 +466,6 @@ fn deployment_from(row: &AnyRow) -> Result<DeploymentRecord> {
         test_carts: (row.try_get::<Option<String>, _>("test_carts")?)
             .map(|text| from_json(&text, "deployment test carts"))
             .transpose()?,
+        sample_percent: row.try_get("sample_percent")?,
     })
 }

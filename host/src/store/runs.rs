@@ -99,11 +99,46 @@ pub struct RunFilter {
     pub limit: Option<u32>,
 }
 
-/// Runs a batch could not store, and why.
+/// What a checkout that called a plugin gave the pipeline, kept beside its runs for replays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckoutInputRecord {
+    pub tenant_id: String,
+    pub request_id: String,
+    /// The input as JSON (a `mandi plugin quote` input file).
+    pub input: String,
+    /// The same time as the request's runs: together with the request id, it finds them.
+    pub created_at: i64,
+}
+
+/// A tenant's recorded run of a hook, with the input of its checkout when it was kept.
+#[derive(Debug, Clone)]
+pub struct RecordedRun {
+    /// The run's number in the tenant's history.
+    pub run: i64,
+    pub request_id: String,
+    pub created_at: i64,
+    /// The checkout's input (JSON), absent when it was too large to keep.
+    pub input: Option<String>,
+}
+
+/// Which recorded runs of a hook to take, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct RunWindow {
+    /// Only runs recorded at or after this time (Unix ms).
+    pub since: Option<i64>,
+    /// Only runs recorded before this time (Unix ms).
+    pub until: Option<i64>,
+    /// At most this many.
+    pub last: u32,
+}
+
+/// Runs and checkout inputs a batch could not store, and why.
 #[derive(Debug)]
 pub struct RunsNotStored {
     /// Positions in the batch of the runs that were not stored.
     pub runs: Vec<usize>,
+    /// Positions in the batch of the checkout inputs that were not stored.
+    pub inputs: Vec<usize>,
     /// The last error met.
     pub cause: StoreError,
 }
@@ -143,45 +178,72 @@ fn insert_runs_sql(rows: usize, backend: Backend) -> String {
 }
 
 impl Store {
-    /// Records a batch of runs, which may be of several tenants (the system role), in one
-    /// transaction. When the database refuses the batch (a value it cannot store, a constraint),
-    /// each run is tried on its own, so the run at fault costs only itself and never the other
-    /// runs or tenants of its batch. A database that cannot be reached loses the batch whole.
-    pub async fn insert_runs(&self, runs: &[RunRecord]) -> Result<(), RunsNotStored> {
-        let refused = match self.insert_run_batch(runs).await {
+    /// Records a batch of runs and checkout inputs, which may be of several tenants (the
+    /// system role), in one transaction. When the database refuses the batch (a value it cannot
+    /// store, a constraint), each record is tried on its own, so the one at fault costs only
+    /// itself and never the other records or tenants of its batch. A database that cannot be
+    /// reached loses the batch whole.
+    pub async fn insert_runs(
+        &self,
+        runs: &[RunRecord],
+        inputs: &[CheckoutInputRecord],
+    ) -> Result<(), RunsNotStored> {
+        let refused = match self.insert_run_batch(runs, inputs).await {
             Ok(()) => return Ok(()),
             Err(err) if err.is_refusal() => err,
             Err(cause) => {
                 return Err(RunsNotStored {
                     runs: (0..runs.len()).collect(),
+                    inputs: (0..inputs.len()).collect(),
                     cause,
                 });
             }
         };
         let mut lost = RunsNotStored {
             runs: Vec::new(),
+            inputs: Vec::new(),
             cause: refused,
         };
-        for (i, run) in runs.iter().enumerate() {
-            if let Err(err) = self.insert_run_batch(std::slice::from_ref(run)).await {
-                let unreachable = !err.is_refusal();
-                lost.runs.push(i);
+        let one_by_one = (0..runs.len())
+            .map(|i| (false, i))
+            .chain((0..inputs.len()).map(|i| (true, i)));
+        let mut unreachable = false;
+        for (is_input, i) in one_by_one {
+            let lost_list = if is_input {
+                &mut lost.inputs
+            } else {
+                &mut lost.runs
+            };
+            if unreachable {
+                lost_list.push(i);
+                continue;
+            }
+            let result = if is_input {
+                self.insert_run_batch(&[], std::slice::from_ref(&inputs[i]))
+                    .await
+            } else {
+                self.insert_run_batch(std::slice::from_ref(&runs[i]), &[])
+                    .await
+            };
+            if let Err(err) = result {
+                unreachable = !err.is_refusal();
+                lost_list.push(i);
                 lost.cause = err;
-                if unreachable {
-                    lost.runs.extend(i + 1..runs.len());
-                    break;
-                }
             }
         }
-        if lost.runs.is_empty() {
+        if lost.runs.is_empty() && lost.inputs.is_empty() {
             Ok(())
         } else {
             Err(lost)
         }
     }
 
-    async fn insert_run_batch(&self, runs: &[RunRecord]) -> Result<()> {
-        if runs.is_empty() {
+    async fn insert_run_batch(
+        &self,
+        runs: &[RunRecord],
+        inputs: &[CheckoutInputRecord],
+    ) -> Result<()> {
+        if runs.is_empty() && inputs.is_empty() {
             return Ok(());
         }
         let mut tx = self.system_tx(true).await?;
@@ -224,8 +286,60 @@ impl Store {
             }
             insert.execute(&mut *tx).await?;
         }
+        for input in inputs {
+            sqlx::query(
+                "INSERT INTO checkout_inputs (tenant_id, request_id, input, created_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&input.tenant_id)
+            .bind(&input.request_id)
+            .bind(&input.input)
+            .bind(input.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The tenant's recorded runs of `hook` in `window`, newest first, each with its checkout's
+    /// input when it was kept.
+    pub async fn recorded_runs(
+        &self,
+        tenant: &str,
+        hook: &str,
+        window: RunWindow,
+    ) -> Result<Vec<RecordedRun>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let rows = sqlx::query(
+            "SELECT r.number, r.request_id, r.created_at,
+                    (SELECT i.input FROM checkout_inputs i
+                      WHERE i.tenant_id = r.tenant_id AND i.request_id = r.request_id
+                        AND i.created_at = r.created_at LIMIT 1) AS input
+               FROM plugin_runs r
+              WHERE r.tenant_id = $1 AND r.hook = $2
+                AND (CAST($3 AS BIGINT) IS NULL OR r.created_at >= $3)
+                AND (CAST($4 AS BIGINT) IS NULL OR r.created_at < $4)
+              ORDER BY r.number DESC LIMIT $5",
+        )
+        .bind(tenant)
+        .bind(hook)
+        .bind(window.since)
+        .bind(window.until)
+        .bind(i64::from(window.last))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RecordedRun {
+                    run: row.try_get("number")?,
+                    request_id: row.try_get("request_id")?,
+                    created_at: row.try_get("created_at")?,
+                    input: row.try_get("input")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn runs(&self, tenant: &str, filter: &RunFilter) -> Result<Vec<RunRecord>> {
@@ -264,7 +378,8 @@ impl Store {
         row.map(|r| run_from(&r)).transpose()
     }
 
-    /// Deletes runs of every tenant recorded before `cutoff_ms`; returns how many.
+    /// Deletes runs of every tenant recorded before `cutoff_ms`, with their checkout inputs;
+    /// returns how many runs.
     pub async fn prune_runs(&self, cutoff_ms: i64) -> Result<u64> {
         let mut tx = self.system_tx(true).await?;
         let deleted = sqlx::query("DELETE FROM plugin_runs WHERE created_at < $1")
@@ -272,6 +387,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        for table in ["checkout_inputs", "shadow_runs"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE created_at < $1"))
+                .bind(cutoff_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(deleted)
     }

@@ -70,6 +70,7 @@ async fn deployed_tira(database: &TestDatabase) -> (Store, PluginDigest) {
         failure_policy: "fail-closed".into(),
         limits: json!({}),
         test_carts: None,
+        shadow_percent: None,
     };
     store.deploy(TENANT, &deployment).await.expect("deploy");
     (store, digest)

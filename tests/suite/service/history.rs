@@ -85,7 +85,7 @@ async fn a_run_the_database_refuses_costs_only_itself() {
         run("evil", "raw \u{0} byte"),
         run("victim", "second"),
     ];
-    let written = store.insert_runs(&batch).await;
+    let written = store.insert_runs(&batch, &[]).await;
     let victim = store
         .runs("victim", &Default::default())
         .await

@@ -23,6 +23,8 @@ mod payment;
 mod plugin_output;
 mod postgres;
 mod process;
+mod replay;
+mod shadow;
 mod test_carts;
 
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use super::orders::order;
 use super::{TestService, small_request};
 
 /// Every table that holds tenants' rows, with its tenant column.
-const TENANT_TABLES: [(&str, &str); 14] = [
+const TENANT_TABLES: [(&str, &str); 16] = [
     ("tenants", "id"),
     ("api_keys", "tenant_id"),
     ("products", "tenant_id"),
@@ -24,13 +24,24 @@ const TENANT_TABLES: [(&str, &str); 14] = [
     ("tenant_counters", "tenant_id"),
     ("payment_methods", "tenant_id"),
     ("test_carts", "tenant_id"),
+    ("checkout_inputs", "tenant_id"),
+    ("shadow_runs", "tenant_id"),
 ];
 
-/// Two tenants with a catalog, payment methods, a test cart, a deployed plugin, an order,
-/// events and plugin runs each: a row of each in every table of `TENANT_TABLES`.
+/// Two tenants with a catalog, payment methods, a test cart, a deployed plugin and a shadow of
+/// it, an order, events, plugin runs, a recorded checkout and a shadow run each: a row of each
+/// in every table of `TENANT_TABLES`.
 async fn two_tenants_with_a_row_in_every_table(svc: &TestService) {
     for brand in ["jiomart", "tira"] {
         let key = svc.brand(brand).await;
+        let plugins = svc
+            .get(&format!("/admin/tenants/{brand}/plugins"), super::ADMIN)
+            .await;
+        let digest = plugins.body[0]["digest"].as_str().expect("digest");
+        let config = mandi_tests::samples::example_config(brand);
+        let shadow =
+            serde_json::json!({ "mode": "shadow", "sample_percent": 100, "config": config });
+        svc.deploy(brand, "pricing", digest, shadow).await;
         svc.seed_payment_methods(&key).await;
         let path = format!("/admin/tenants/{brand}/test-carts/small");
         let cart = serde_json::json!({ "cart": small_request() });
@@ -41,6 +52,37 @@ async fn two_tenants_with_a_row_in_every_table(svc: &TestService) {
         let placed = order(svc, &key, "k1", &request).await;
         assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
     }
+    // Recorded checkouts and shadow runs are written off the response path.
+    let store = svc.service.state().store();
+    super::eventually(|| async {
+        let mut all = true;
+        for brand in ["jiomart", "tira"] {
+            let window = mandi_host::store::RunWindow {
+                since: None,
+                until: None,
+                last: 10,
+            };
+            let recorded = store
+                .recorded_runs(brand, "pricing", window)
+                .await
+                .expect("runs");
+            let shadows = store
+                .deployments(brand, Some("pricing"))
+                .await
+                .expect("list");
+            let shadow = shadows
+                .iter()
+                .find(|d| d.sample_percent.is_some())
+                .expect("shadow");
+            let summary = store
+                .shadow_summary(brand, &shadow.id)
+                .await
+                .expect("summary");
+            all &= recorded.iter().any(|r| r.input.is_some()) && summary.runs > 0;
+        }
+        all
+    })
+    .await;
 }
 
 #[tokio::test]

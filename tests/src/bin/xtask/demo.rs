@@ -186,6 +186,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         replayed["id"].as_str().unwrap_or("?"),
     );
 
+    shadow_then_promote(&api, &admin, &tira.api_key)?;
+
     let carts = [&request_file, &pharmacy_file, &request_file];
     for cart in [&request_file, &pharmacy_file] {
         let mut order: Value = serde_json::from_slice(&std::fs::read(cart)?)?;
@@ -206,6 +208,69 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         rel(&dir.join("mandi.db"))
     );
     server.wait()
+}
+
+/// tira raises gold loyalty from 10% to 12%: first in shadow on every checkout, compared with
+/// the live version and never served; then promoted.
+fn shadow_then_promote(api: &Api, admin: &str, key: &str) -> anyhow::Result<()> {
+    println!(
+        "\n=== tira, a safe change: gold loyalty from 10% to 12%, first as a shadow beside the live \
+         version, then promoted ==="
+    );
+    let (_, plugins) = api.get("/admin/tenants/tira/plugins", admin)?;
+    let digest = plugins[0]["digest"].as_str().unwrap_or_default().to_owned();
+    let mut config = mandi_tests::samples::example_config("tira");
+    config["loyalty_bps"]["gold"] = json!(1200);
+    let shadow = json!({ "hook": "pricing", "plugin": digest, "config": config,
+                         "mode": "shadow", "sample_percent": 100 });
+    let (status, deployed) = api.post("/admin/tenants/tira/deployments", admin, &shadow, &[])?;
+    anyhow::ensure!(status == 201, "shadow deploy: HTTP {status} {deployed}");
+    let id = deployed["id"].as_str().unwrap_or_default().to_owned();
+    println!("  deployed shadow {} on 100% of pricing calls", short(&id));
+    for segment in ["gold", "silver"] {
+        let cart = json!({
+            "lines": [{ "sku": "LIPSTICK-MATTE-RUBY", "quantity": 2 }],
+            "customer": { "segment": segment },
+            "shipping_address": sample_request()["shipping_address"],
+        });
+        let (_, quote) = api.post("/v1/quotes", key, &cart, &[])?;
+        println!(
+            "  a {segment} member's quote: {} (served by the live version)",
+            money(&quote["totals"]["total"], "INR")
+        );
+    }
+    let path = format!("/admin/tenants/tira/shadows/{id}");
+    let mut report = Value::Null;
+    for _ in 0..100 {
+        report = api.get(&path, admin)?.1;
+        if report["runs"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    println!(
+        "  the shadow so far: {} runs, {} identical, {} different, {} failed, total delta {}",
+        report["runs"],
+        report["identical"],
+        report["different"],
+        report["failed"],
+        money(&report["total_delta"], "INR")
+    );
+    for example in report["examples"].as_array().into_iter().flatten() {
+        println!(
+            "    {}: live {} -> shadow {}",
+            example["request_id"].as_str().unwrap_or("?"),
+            money(&example["live_total"], "INR"),
+            money(&example["shadow_total"], "INR")
+        );
+    }
+    let (status, promoted) = api.post(&format!("{path}/promote"), admin, &json!({}), &[])?;
+    anyhow::ensure!(status == 200, "promote: HTTP {status} {promoted}");
+    println!(
+        "  promoted: deployment {} now serves pricing (event plugin.promoted)",
+        short(&id)
+    );
+    Ok(())
 }
 
 fn print_request(request: &Value) {

@@ -1,0 +1,22 @@
+-- What each checkout that called a plugin gave the pipeline (a `mandi plugin quote` input, JSON):
+-- its context, the cart at catalog prices, the stock of its skus, the catalog lines looked up and
+-- the payment methods. Replays re-run a tenant's recorded checkouts from it. Kept as long as the
+-- plugin runs of the same request (the run retention), found by request id and time.
+CREATE TABLE checkout_inputs (
+    tenant_id  TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    input      TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX checkout_inputs_request ON checkout_inputs (tenant_id, request_id);
+CREATE INDEX checkout_inputs_age ON checkout_inputs (created_at);
+
+-- Like plugin runs: written and pruned only by the system role, read by the tenant's own.
+ALTER TABLE checkout_inputs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE checkout_inputs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON checkout_inputs
+    USING (tenant_id = current_setting('app.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+GRANT SELECT ON checkout_inputs TO mandi_app;
+CREATE POLICY system_access ON checkout_inputs TO mandi_system USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON checkout_inputs TO mandi_system;
