@@ -20,6 +20,8 @@ use crate::store::{DatabaseUrls, Store};
 
 /// How often old run history is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often every node judges the canary deployments.
+const CANARY_EVERY: Duration = Duration::from_secs(1);
 
 /// The assembled service, before or while it serves.
 #[derive(Debug)]
@@ -30,6 +32,7 @@ pub struct Service {
     tail: JoinHandle<()>,
     pruner: JoinHandle<()>,
     upkeep: JoinHandle<()>,
+    canaries: JoinHandle<()>,
     follower: Option<JoinHandle<()>>,
     writer: RunWriter,
 }
@@ -70,7 +73,7 @@ impl Service {
         let (runs, writer) = RecordRuns::start(store.clone());
         let checkout = Checkout::new(
             store.clone(),
-            deployments,
+            deployments.clone(),
             TenantScheduler::new(config.scheduler),
             runs,
         );
@@ -120,6 +123,14 @@ impl Service {
                 }
             })
         };
+        let canaries = {
+            let (store, events, stop) = (store.clone(), events.clone(), stopped(&stop));
+            tokio::spawn(async move {
+                let changed = |_: &str| events.wake();
+                crate::pipeline::watch_canaries(store, deployments, CANARY_EVERY, changed, stop)
+                    .await;
+            })
+        };
         let state = AppState::new(
             store,
             checkout,
@@ -134,6 +145,7 @@ impl Service {
             tail,
             pruner,
             upkeep,
+            canaries,
             follower,
             writer,
         })
@@ -176,6 +188,7 @@ impl Service {
         let _ = self.tail.await;
         let _ = self.pruner.await;
         let _ = self.upkeep.await;
+        let _ = self.canaries.await;
         if let Some(follower) = self.follower {
             let _ = follower.await;
         }

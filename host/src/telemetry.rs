@@ -121,6 +121,16 @@ pub fn shadow_run(tenant: &str, hook: &str, status: &str) {
     .increment(1);
 }
 
+/// A canary deployment the platform rolled back for doing worse than the live version.
+pub fn canary_rolled_back(tenant: &str, hook: &str) {
+    metrics::counter!(
+        "mandi_canary_rollbacks_total",
+        "tenant" => tenant.to_owned(),
+        "hook" => hook.to_owned()
+    )
+    .increment(1);
+}
+
 /// A tenant's run records that were not stored: the history writer fell behind, or the
 /// database refused or could not be reached.
 pub fn runs_dropped(tenant: &str, count: u64) {

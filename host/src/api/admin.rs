@@ -10,7 +10,9 @@ use super::schema::{FailurePolicyName, HookName, WasmComponent};
 use super::{Admin, ApiError, ApiJson, ApiPath, ApiResult, AppState, ErrorBody};
 use crate::pipeline::{parse_policy, tally};
 use crate::runtime::{Hook, Limits, PluginConfig};
-use crate::store::{DeploymentRecord, NewDeployment, PluginRecord, ShadowSummary, Tenant};
+use crate::store::{
+    CanaryRules, DeploymentRecord, NewDeployment, PluginRecord, ShadowSummary, Tenant,
+};
 use crate::tenants::generate_api_key;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -67,15 +69,38 @@ pub struct Deploy {
     /// forced) [default: false; then such a deploy is 422 `test-carts-failed`].
     #[serde(default)]
     pub force: bool,
-    /// `live` (serve the hook now) or `shadow` (run beside the live version on a sample of
-    /// live checkouts, compared and never served, until promoted) [default: live].
+    /// `live` (serve the hook now), `shadow` (run beside the live version on a sample of live
+    /// checkouts, compared and never served, until promoted) or `canary` (serve a share of the
+    /// checkouts, rolled back by the platform if it does worse than the live version, until
+    /// promoted) [default: live].
     #[serde(default)]
     pub mode: DeployMode,
-    /// With `shadow`: the percent of live checkouts it runs on, 1 to 100 [default: 10] (else
-    /// 422 `invalid-sample`).
+    /// With `shadow`: the percent of live checkouts it runs on, 1 to 100 [default: 10]; with
+    /// `canary`: the percent it serves, 1 to 99 [default: 10] (else 422 `invalid-sample`).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 100)]
     pub sample_percent: Option<u8>,
+    /// With `canary`: when the platform rolls it back (each field has a default).
+    #[serde(default)]
+    pub rollback_when: Option<RollbackWhen>,
+}
+
+/// When a canary is rolled back: its recorded calls against the live version's since it was
+/// deployed, once it has made `min_calls`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackWhen {
+    /// Its share of failed calls exceeds the live version's by more than this (0.05: five
+    /// points) [default: 0.05].
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub failure_rate_increase_above: Option<f64>,
+    /// Its p99 call duration exceeds the live version's by more than this factor
+    /// [default: 3.0].
+    #[schema(minimum = 1.0)]
+    pub p99_ratio_above: Option<f64>,
+    /// Calls it makes before it is judged [default: 20].
+    #[schema(minimum = 1)]
+    pub min_calls: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -84,6 +109,7 @@ pub enum DeployMode {
     #[default]
     Live,
     Shadow,
+    Canary,
 }
 
 /// A config that does not fit the schema its component declares is 422 `invalid-config`,
@@ -330,24 +356,7 @@ pub async fn deploy(
         limits: body.limits,
     };
     let (hook, mut new) = candidate.check(&state, &tenant).await?;
-    new.shadow_percent = match (body.mode, body.sample_percent) {
-        (DeployMode::Live, None) => None,
-        (DeployMode::Live, Some(_)) => {
-            return Err(ApiError::unprocessable(
-                "invalid-sample",
-                "`sample_percent` goes with `\"mode\": \"shadow\"`",
-            ));
-        }
-        (DeployMode::Shadow, percent) => match percent.unwrap_or(10) {
-            percent @ 1..=100 => Some(percent),
-            other => {
-                return Err(ApiError::unprocessable(
-                    "invalid-sample",
-                    format!("`sample_percent` is 1 to 100, not {other}"),
-                ));
-            }
-        },
-    };
+    (new.shadow_percent, new.canary) = rollout(body.mode, body.sample_percent, body.rollback_when)?;
     // The candidate quotes every test cart, beside the tenant's other hooks, before it is made.
     let results = (state.checkout())
         .try_test_carts(&tenant, hook, &new.candidate())
@@ -412,6 +421,51 @@ pub async fn rollback(
     state.events().wake();
     tracing::info!(tenant = %tenant.id, %hook, deployment = %record.id, "rolled back");
     Ok(Json(record))
+}
+
+/// How a deploy rolls out: as a shadow with its sample, as a canary with its rules, or live.
+fn rollout(
+    mode: DeployMode,
+    percent: Option<u8>,
+    rollback_when: Option<RollbackWhen>,
+) -> ApiResult<(Option<u8>, Option<CanaryRules>)> {
+    let invalid = |message: String| Err(ApiError::unprocessable("invalid-sample", message));
+    if mode != DeployMode::Canary && rollback_when.is_some() {
+        return invalid("`rollback_when` goes with `\"mode\": \"canary\"`".into());
+    }
+    match (mode, percent.unwrap_or(10)) {
+        (DeployMode::Live, _) if percent.is_some() => {
+            invalid("`sample_percent` goes with `\"mode\": \"shadow\"` or `\"canary\"`".into())
+        }
+        (DeployMode::Live, _) => Ok((None, None)),
+        (DeployMode::Shadow, percent @ 1..=100) => Ok((Some(percent), None)),
+        (DeployMode::Canary, percent @ 1..=99) => {
+            let when = rollback_when.unwrap_or_default();
+            let rules = CanaryRules {
+                percent,
+                max_failure_rate_increase: when.failure_rate_increase_above.unwrap_or(0.05),
+                max_p99_ratio: when.p99_ratio_above.unwrap_or(3.0),
+                min_calls: when.min_calls.unwrap_or(20),
+            };
+            let sane = (0.0..=1.0).contains(&rules.max_failure_rate_increase)
+                && rules.max_p99_ratio >= 1.0
+                && rules.min_calls >= 1;
+            if !sane {
+                return invalid(
+                    "`rollback_when`: failure_rate_increase_above is 0 to 1, p99_ratio_above at \
+                     least 1, min_calls at least 1"
+                        .into(),
+                );
+            }
+            Ok((None, Some(rules)))
+        }
+        (DeployMode::Shadow, other) => {
+            invalid(format!("`sample_percent` is 1 to 100, not {other}"))
+        }
+        (DeployMode::Canary, other) => invalid(format!(
+            "a canary's `sample_percent` is 1 to 99, not {other}"
+        )),
+    }
 }
 
 /// A deployment not yet made, as a deploy (or a replay) names it.
@@ -481,16 +535,17 @@ impl Candidate<'_> {
             limits: serde_json::to_value(limits).expect("limits serialize"),
             test_carts: None,
             shadow_percent: None,
+            canary: None,
         };
         Ok((hook, new))
     }
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/shadows/{id}/promote", tag = "admin",
+#[utoipa::path(post, path = "/admin/tenants/{tenant}/rollouts/{id}/promote", tag = "admin",
     security(("admin_token" = [])), params(("tenant" = String, Path), ("id" = String, Path)),
-    responses((status = 200, description = "The shadow deployment, now serving its hook (`plugin.promoted`)", body = DeploymentRecord),
+    responses((status = 200, description = "The shadow or canary deployment, now serving its hook (`plugin.promoted`)", body = DeploymentRecord),
               (status = 404, body = ErrorBody),
-              (status = 409, description = "Not a shadow deployment", body = ErrorBody)))]
+              (status = 409, description = "Not a shadow or canary deployment", body = ErrorBody)))]
 pub async fn promote(
     _: Admin,
     State(state): State<AppState>,
@@ -504,23 +559,24 @@ pub async fn promote(
     Ok(Json(record))
 }
 
-/// A shadow deployment and what it found.
+/// A shadow or canary deployment, and what a shadow found so far (zero for a canary: its
+/// calls are in run history).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ShadowReport {
+pub struct RolloutReport {
     pub deployment: DeploymentRecord,
     #[serde(flatten)]
     pub summary: ShadowSummary,
 }
 
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/shadows/{id}", tag = "admin",
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/rollouts/{id}", tag = "admin",
     security(("admin_token" = [])), params(("tenant" = String, Path), ("id" = String, Path)),
-    responses((status = 200, description = "What the shadow deployment found on the live checkouts it ran beside: counts, the total price delta, the latest differences and failures", body = ShadowReport),
+    responses((status = 200, description = "What the shadow deployment found on the live checkouts it ran beside: counts, the total price delta, the latest differences and failures", body = RolloutReport),
               (status = 404, body = ErrorBody)))]
-pub async fn shadow_report(
+pub async fn get_rollout(
     _: Admin,
     State(state): State<AppState>,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
-) -> ApiResult<Json<ShadowReport>> {
+) -> ApiResult<Json<RolloutReport>> {
     let tenant = require_tenant(&state, &tenant).await?;
     let deployment = (state.store().deployments(&tenant.id, None).await?)
         .into_iter()
@@ -533,7 +589,7 @@ pub async fn shadow_report(
             )
         })?;
     let summary = state.store().shadow_summary(&tenant.id, &id).await?;
-    Ok(Json(ShadowReport {
+    Ok(Json(RolloutReport {
         deployment,
         summary,
     }))

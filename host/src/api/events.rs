@@ -1,5 +1,6 @@
 //! The tenant's event stream (server-sent events): `order.placed`, `plugin.uploaded`,
-//! `plugin.deployed`, `plugin.rolled-back`. Each event's SSE id is the tenant's own event
+//! `plugin.deployed`, `plugin.shadow-deployed`, `plugin.canary-deployed`, `plugin.promoted`,
+//! `plugin.canary-rolled-back`, `plugin.rolled-back`. Each event's SSE id is the tenant's own event
 //! number (1, 2, 3, ...: other tenants' events never show in it), so a client that reconnects
 //! with `Last-Event-ID` gets what it missed, then live events.
 

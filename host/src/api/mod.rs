@@ -139,10 +139,10 @@ pub fn router(state: AppState) -> Router {
             post(admin::rollback),
         )
         .route(
-            "/tenants/{tenant}/shadows/{id}/promote",
+            "/tenants/{tenant}/rollouts/{id}/promote",
             post(admin::promote),
         )
-        .route("/tenants/{tenant}/shadows/{id}", get(admin::shadow_report))
+        .route("/tenants/{tenant}/rollouts/{id}", get(admin::get_rollout))
         .route(
             "/tenants/{tenant}/test-carts",
             get(test_carts::list_test_carts),
@@ -272,7 +272,7 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
     paths(
         admin::create_tenant, admin::list_tenants, admin::create_api_key, admin::upload_plugin,
         admin::list_plugins, admin::deploy, admin::list_deployments, admin::rollback,
-        admin::promote, admin::shadow_report,
+        admin::promote, admin::get_rollout,
         test_carts::list_test_carts, test_carts::put_test_cart, test_carts::delete_test_cart,
         replays::replay, replays::recorded_runs,
         catalog::whoami, catalog::list_products, catalog::import_products, catalog::get_product,

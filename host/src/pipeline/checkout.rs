@@ -420,7 +420,10 @@ impl Checkout {
             })
             .collect();
         let hooks = match &which {
-            Hooks::Live => self.deployments.for_tenant(&tenant.id).await?,
+            Hooks::Live => {
+                let live = self.deployments.for_tenant(&tenant.id).await?;
+                super::canary::routed(live, || sticky_key(request))
+            }
             Hooks::Trial(hooks) => hooks.clone(),
         };
         let ctx = Context {
@@ -632,6 +635,19 @@ pub(super) fn run_pipeline(
         ..input
     };
     (quote, recorded)
+}
+
+/// What keeps a shopper on one side of a canary: the customer, else the cart (its skus and
+/// quantities, in any order).
+fn sticky_key(request: &CheckoutRequest) -> String {
+    if let Some(id) = request.customer.as_ref().and_then(|c| c.id.as_deref()) {
+        return format!("customer:{id}");
+    }
+    let mut lines: Vec<String> = (request.lines.iter())
+        .map(|l| format!("{}*{}", l.sku, l.quantity))
+        .collect();
+    lines.sort();
+    format!("cart:{}", lines.join(","))
 }
 
 /// The hooks a pipeline run called, however it ended.

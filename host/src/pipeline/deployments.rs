@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, ShadowDeployment,
+    BreakerConfig, CircuitBreaker, Deployed, FailurePolicy, HookDeployment, SampledDeployment,
     Source, TenantHooks,
 };
 use crate::runtime::{Hook, Limits, LoadError, Plugin, PluginConfig, PluginDigest, Runtime};
@@ -206,18 +206,18 @@ impl Deployments {
             };
             let hook: Hook = record.hook.parse().map_err(corrupt)?;
             let deployment = self.hook_deployment(tenant, &record).await?;
-            match (record.status, record.sample_percent) {
-                (DeploymentStatus::Shadow, Some(percent)) => {
-                    let sample_percent = u8::try_from(percent.clamp(1, 100)).expect("in range");
-                    let shadow = ShadowDeployment {
-                        deployment,
-                        sample_percent,
-                    };
-                    hooks.set_shadow(hook, shadow);
-                }
-                (DeploymentStatus::Shadow, None) => {
-                    return Err(corrupt("a shadow deployment without its sample".into()));
-                }
+            let sampled = |percent: Option<i64>| match percent {
+                Some(percent) => Ok(SampledDeployment {
+                    deployment: deployment.clone(),
+                    sample_percent: u8::try_from(percent.clamp(1, 100)).expect("in range"),
+                }),
+                None => Err(corrupt(
+                    "a shadow or canary deployment without its share".into(),
+                )),
+            };
+            match record.status {
+                DeploymentStatus::Shadow => hooks.set_shadow(hook, sampled(record.sample_percent)?),
+                DeploymentStatus::Canary => hooks.set_canary(hook, sampled(record.sample_percent)?),
                 _ => hooks.set(hook, deployment),
             }
         }

@@ -9,6 +9,7 @@
 
 mod apply;
 mod breaker;
+mod canary;
 mod checkout;
 mod defaults;
 mod deployments;
@@ -34,6 +35,7 @@ use serde::Serialize;
 
 pub use apply::{AmountOverflow, AppliedAdjustment, Pricing, apply};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use canary::{CanaryVerdict, judge, watch_canaries};
 pub use checkout::{
     Checkout, CheckoutError, CheckoutRequest, LineView, OrderRequest, PlacedOrder, QuoteView,
     RequestAddress, RequestCustomer, RequestLine, Totals, check_request, quote_view,
@@ -172,20 +174,23 @@ impl std::fmt::Debug for HookDeployment {
     }
 }
 
-/// A deployment run beside a hook's live one on a sampled share of live checkouts.
+/// A deployment beside a hook's live one on a sampled share of live checkouts: a shadow (run
+/// after the response, compared, never served) or a canary (serving its share).
 #[derive(Debug, Clone)]
-pub struct ShadowDeployment {
+pub struct SampledDeployment {
     pub deployment: HookDeployment,
-    /// Percent of live checkouts it runs on, 1 to 100.
+    /// Percent of live checkouts it takes, 1 to 100.
     pub sample_percent: u8,
 }
 
 /// A tenant's deployed hooks, one slot per [`Hook`]; an empty slot means the platform default.
-/// A hook may also have a shadow, which the checkout never waits for.
+/// A hook may also have a shadow, which the checkout never waits for, and a canary, which
+/// serves its share of checkouts in place of the deployment.
 #[derive(Debug, Clone, Default)]
 pub struct TenantHooks {
     deployed: [Option<HookDeployment>; Hook::ALL.len()],
-    shadows: [Option<ShadowDeployment>; Hook::ALL.len()],
+    shadows: [Option<SampledDeployment>; Hook::ALL.len()],
+    canaries: [Option<SampledDeployment>; Hook::ALL.len()],
 }
 
 impl TenantHooks {
@@ -204,23 +209,26 @@ impl TenantHooks {
         self.deployed[hook.index()].as_ref()
     }
 
-    pub fn set_shadow(&mut self, hook: Hook, shadow: ShadowDeployment) {
+    pub fn set_shadow(&mut self, hook: Hook, shadow: SampledDeployment) {
         self.shadows[hook.index()] = Some(shadow);
     }
 
     /// The hooks with a shadow, in pipeline order.
-    pub fn shadows(&self) -> impl Iterator<Item = (Hook, &ShadowDeployment)> {
+    pub fn shadows(&self) -> impl Iterator<Item = (Hook, &SampledDeployment)> {
         Hook::ALL
             .into_iter()
             .filter_map(|hook| Some((hook, self.shadows[hook.index()].as_ref()?)))
     }
 
-    /// These hooks without their shadows: what a trial runs.
-    pub fn without_shadows(&self) -> Self {
-        Self {
-            deployed: self.deployed.clone(),
-            shadows: Default::default(),
-        }
+    pub fn set_canary(&mut self, hook: Hook, canary: SampledDeployment) {
+        self.canaries[hook.index()] = Some(canary);
+    }
+
+    /// The hooks with a canary, in pipeline order.
+    pub fn canaries(&self) -> impl Iterator<Item = (Hook, &SampledDeployment)> {
+        Hook::ALL
+            .into_iter()
+            .filter_map(|hook| Some((hook, self.canaries[hook.index()].as_ref()?)))
     }
 
     /// The deployed hooks, in pipeline order.
@@ -235,6 +243,7 @@ impl TenantHooks {
     pub fn code_bytes(&self) -> usize {
         let mut hooks: Vec<&HookDeployment> = (self.iter().map(|(_, d)| d))
             .chain(self.shadows().map(|(_, s)| &s.deployment))
+            .chain(self.canaries().map(|(_, c)| &c.deployment))
             .collect();
         hooks.sort_by(|a, b| a.source.plugin.cmp(&b.source.plugin));
         hooks.dedup_by(|a, b| a.source.plugin == b.source.plugin);

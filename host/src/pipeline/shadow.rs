@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::checkout::{Checkout, run_pipeline};
 use super::replay::{Outcome, RecordedCheckout, ReplayStatus, compare};
 use super::scheduler::run_at_low_priority;
-use super::{CircuitBreaker, HookDeployment, ShadowDeployment, TenantHooks};
+use super::{CircuitBreaker, HookDeployment, SampledDeployment, TenantHooks};
 use crate::runtime::Hook;
 use crate::store::ShadowRun;
 
@@ -53,7 +53,7 @@ pub fn sampled(request_id: &str, percent: u8) -> bool {
 pub fn sampling<'a>(
     hooks: &'a TenantHooks,
     request_id: &'a str,
-) -> impl Iterator<Item = (Hook, &'a ShadowDeployment)> + 'a {
+) -> impl Iterator<Item = (Hook, &'a SampledDeployment)> + 'a {
     hooks
         .shadows()
         .filter(move |(_, shadow)| sampled(request_id, shadow.sample_percent))
@@ -69,7 +69,7 @@ impl Checkout {
         input: RunInput,
         live: Arc<Outcome>,
         hooks: &TenantHooks,
-        (hook, shadow): (Hook, &ShadowDeployment),
+        (hook, shadow): (Hook, &SampledDeployment),
     ) {
         let shadows = self.shadows().clone();
         let Ok(admitted) = shadows.admitted.clone().try_acquire_owned() else {

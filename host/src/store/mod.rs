@@ -37,7 +37,7 @@ pub use catalog::{Node, Product};
 pub use orders::{NewOrder, OrderRecord, Placed, Reservation};
 pub use outbox::{EventRecord, NewEvent};
 pub use payments::PaymentMethod;
-pub use plugins::{DeploymentRecord, DeploymentStatus, NewDeployment, PluginRecord};
+pub use plugins::{CanaryRules, DeploymentRecord, DeploymentStatus, NewDeployment, PluginRecord};
 pub use runs::{CheckoutInputRecord, RecordedRun, RunFilter, RunRecord, RunWindow, RunsNotStored};
 pub use shadows::{Change, ShadowRun, ShadowSummary};
 pub use tenants::{ApiKeyRecord, Tenant};

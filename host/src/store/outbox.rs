@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::plugins::RolledBack;
+use super::plugins::{CanaryRolledBack, RolledBack};
 use super::{
     Backend, DeploymentRecord, PluginRecord, Result, Store, Tx, from_json, json, take_numbers,
 };
@@ -31,7 +31,9 @@ pub struct EventRecord {
     /// Unique id, stable across redeliveries.
     pub id: String,
     pub tenant_id: String,
-    /// `order.placed`, `plugin.uploaded`, `plugin.deployed` or `plugin.rolled-back`.
+    /// `order.placed`, `plugin.uploaded`, `plugin.deployed`, `plugin.shadow-deployed`,
+    /// `plugin.canary-deployed`, `plugin.promoted`, `plugin.canary-rolled-back` or
+    /// `plugin.rolled-back`.
     pub kind: String,
     #[schema(schema_with = event_payload)]
     pub payload: serde_json::Value,
@@ -48,8 +50,9 @@ fn event_payload() -> utoipa::openapi::Schema {
     OneOfBuilder::new()
         .description(Some(
             "By kind: `order.placed` carries the order as placed, `plugin.uploaded` the plugin, \
-             `plugin.deployed` the deployment, `plugin.rolled-back` the deployment rolled back \
-             and the one active again",
+             `plugin.deployed`, `plugin.shadow-deployed`, `plugin.canary-deployed` and \
+             `plugin.promoted` the deployment, `plugin.canary-rolled-back` the canary and why, \
+             `plugin.rolled-back` the deployment rolled back and the one active again",
         ))
         // The order is the API's document (`OrderBody`); the store keeps it as the JSON it was
         // given, so it is named here rather than typed.
@@ -57,6 +60,7 @@ fn event_payload() -> utoipa::openapi::Schema {
         .item(named(&PluginRecord::name()))
         .item(named(&DeploymentRecord::name()))
         .item(RolledBack::schema())
+        .item(CanaryRolledBack::schema())
         .into()
 }
 

@@ -54,8 +54,13 @@ pub enum DeploymentStatus {
     /// Runs beside the active deployment on a sampled share of live checkouts, off the
     /// response path, its outcomes compared and never served; promoting makes it active.
     Shadow,
-    /// A shadow replaced by a later shadow of its hook.
+    /// A shadow or canary replaced by a later one of its hook.
     Retired,
+    /// Serves a share of its hook's checkouts beside the active deployment, rolled back by
+    /// the platform when it does worse than the active one; promoting makes it active.
+    Canary,
+    /// A canary the platform (or a rollback) took off its share.
+    CanaryRolledBack,
 }
 
 impl std::str::FromStr for DeploymentStatus {
@@ -67,6 +72,8 @@ impl std::str::FromStr for DeploymentStatus {
             "rolled-back" => Ok(Self::RolledBack),
             "shadow" => Ok(Self::Shadow),
             "retired" => Ok(Self::Retired),
+            "canary" => Ok(Self::Canary),
+            "canary-rolled-back" => Ok(Self::CanaryRolledBack),
             _ => Err(()),
         }
     }
@@ -84,6 +91,42 @@ pub struct NewDeployment {
     pub test_carts: Option<TestCartCheck>,
     /// Deployed in shadow, on this percent of live checkouts; `None`: live.
     pub shadow_percent: Option<u8>,
+    /// Deployed as a canary with these rules; `None`: live.
+    pub canary: Option<CanaryRules>,
+}
+
+/// A canary's share of checkouts and when the platform rolls it back: both compare the
+/// canary's recorded calls with the active deployment's since the canary was made.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CanaryRules {
+    /// Percent of the hook's checkouts the canary serves, 1 to 99, sticky per customer (or,
+    /// without one, per cart).
+    #[schema(minimum = 1, maximum = 99)]
+    pub percent: u8,
+    /// Rolled back when its share of failed calls exceeds the active deployment's by more than
+    /// this (0.05: five points) [default: 0.05].
+    #[serde(default = "CanaryRules::default_failure_margin")]
+    pub max_failure_rate_increase: f64,
+    /// Rolled back when its p99 call duration exceeds this multiple of the active
+    /// deployment's [default: 3.0].
+    #[serde(default = "CanaryRules::default_p99_ratio")]
+    pub max_p99_ratio: f64,
+    /// Calls the canary makes before it is judged [default: 20].
+    #[serde(default = "CanaryRules::default_min_calls")]
+    pub min_calls: u32,
+}
+
+impl CanaryRules {
+    fn default_failure_margin() -> f64 {
+        0.05
+    }
+    fn default_p99_ratio() -> f64 {
+        3.0
+    }
+    fn default_min_calls() -> u32 {
+        20
+    }
 }
 
 impl NewDeployment {
@@ -101,6 +144,7 @@ impl NewDeployment {
             created_at: super::now_ms(),
             test_carts: None,
             sample_percent: None,
+            canary: None,
         }
     }
 }
@@ -125,9 +169,12 @@ pub struct DeploymentRecord {
     /// What trying it on the tenant's test carts found before it was made; null for
     /// deployments made before test carts existed.
     pub test_carts: Option<TestCartCheck>,
-    /// A shadow's share of live checkouts it runs on, percent; absent otherwise.
+    /// A shadow's or canary's share of live checkouts, percent; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_percent: Option<i64>,
+    /// A canary's rules; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryRules>,
 }
 
 /// A deployment's config: whatever object its plugin reads, so its fields are the plugin's.
@@ -142,6 +189,15 @@ fn config_schema() -> utoipa::openapi::Schema {
              gives a meaning.",
         ))
         .into()
+}
+
+/// What a `plugin.canary-rolled-back` event carries.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CanaryRolledBack {
+    /// The canary, as rolled back.
+    pub deployment: DeploymentRecord,
+    /// How it did worse than the live version.
+    pub reason: String,
 }
 
 /// What a `plugin.rolled-back` event carries.
@@ -245,9 +301,10 @@ impl Store {
                 new.plugin_digest
             )));
         }
-        let (status, replaced, replaced_by) = match new.shadow_percent {
-            None => (DeploymentStatus::Active, "active", "superseded"),
-            Some(_) => (DeploymentStatus::Shadow, "shadow", "retired"),
+        let (status, replaced, replaced_by) = match (new.shadow_percent, new.canary) {
+            (Some(_), _) => (DeploymentStatus::Shadow, "shadow", "retired"),
+            (None, Some(_)) => (DeploymentStatus::Canary, "canary", "retired"),
+            (None, None) => (DeploymentStatus::Active, "active", "superseded"),
         };
         sqlx::query(
             "UPDATE deployments SET status = $3
@@ -277,12 +334,14 @@ impl Store {
             version,
             created_at: super::now_ms(),
             test_carts: new.test_carts.clone(),
-            sample_percent: new.shadow_percent.map(i64::from),
+            sample_percent: (new.shadow_percent.or(new.canary.map(|c| c.percent))).map(i64::from),
+            canary: new.canary,
         };
         sqlx::query(
             "INSERT INTO deployments (tenant_id, id, hook, plugin_digest, config, failure_policy,
-                                      limits, status, seq, created_at, test_carts, sample_percent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $11, $8, $9, $10, $12)",
+                                      limits, status, seq, created_at, test_carts, sample_percent,
+                                      canary)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $11, $8, $9, $10, $12, $13)",
         )
         .bind(tenant)
         .bind(&record.id)
@@ -296,11 +355,13 @@ impl Store {
         .bind(record.test_carts.as_ref().map(json))
         .bind(replaced)
         .bind(record.sample_percent)
+        .bind(record.canary.as_ref().map(json))
         .execute(&mut *tx)
         .await?;
         let event = NewEvent {
             kind: match status {
                 DeploymentStatus::Shadow => "plugin.shadow-deployed",
+                DeploymentStatus::Canary => "plugin.canary-deployed",
                 _ => "plugin.deployed",
             },
             payload: serde_json::to_value(&record).expect("plain data"),
@@ -363,8 +424,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Makes the shadow deployment `id` its hook's active deployment, superseding the active
-    /// one; announced as `plugin.promoted`.
+    /// Makes the shadow or canary deployment `id` its hook's active deployment, superseding the
+    /// active one; announced as `plugin.promoted`.
     pub async fn promote(&self, tenant: &str, id: &str) -> Result<DeploymentRecord> {
         let mut tx = self.tenant_tx(tenant, true).await?;
         self.lock_tenant(&mut tx, tenant).await?;
@@ -376,10 +437,10 @@ impl Store {
                 .await?;
         match status.as_deref() {
             None => return Err(StoreError::NotFound(format!("deployment {id}"))),
-            Some("shadow") => {}
+            Some("shadow" | "canary") => {}
             Some(other) => {
                 return Err(StoreError::Conflict(format!(
-                    "deployment {id} is {other}: only a shadow deployment is promoted"
+                    "deployment {id} is {other}: only a shadow or canary deployment is promoted"
                 )));
             }
         }
@@ -408,6 +469,56 @@ impl Store {
         Ok(record)
     }
 
+    /// Every tenant's canary deployments (the system role): what the canary watch judges.
+    pub async fn canaries(&self) -> Result<Vec<(String, DeploymentRecord)>> {
+        let mut tx = self.system_tx(false).await?;
+        let rows = sqlx::query("SELECT * FROM deployments WHERE status = 'canary'")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("tenant_id")?, deployment_from(row)?)))
+            .collect()
+    }
+
+    /// Takes the canary `id` off its share, if it is still a canary: `plugin.canary-rolled-back`
+    /// says why. `None` when it no longer was (promoted, replaced, or rolled back by another
+    /// node first).
+    pub async fn roll_back_canary(
+        &self,
+        tenant: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<Option<DeploymentRecord>> {
+        let mut tx = self.tenant_tx(tenant, true).await?;
+        self.lock_tenant(&mut tx, tenant).await?;
+        let changed = sqlx::query(
+            "UPDATE deployments SET status = 'canary-rolled-back'
+             WHERE tenant_id = $1 AND id = $2 AND status = 'canary'",
+        )
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        let record = deployment_where(&mut tx, tenant, id).await?;
+        let event = NewEvent {
+            kind: "plugin.canary-rolled-back",
+            payload: serde_json::to_value(CanaryRolledBack {
+                deployment: record.clone(),
+                reason: reason.to_owned(),
+            })
+            .expect("plain data"),
+        };
+        insert_event(&mut tx, tenant, &event).await?;
+        self.notify_deployment(&mut tx, tenant).await?;
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
     /// The tenant's deployments, newest first, optionally of one hook.
     pub async fn deployments(
         &self,
@@ -428,11 +539,12 @@ impl Store {
         rows.iter().map(deployment_from).collect()
     }
 
-    /// The deployments serving the tenant's hooks now, and their shadows.
+    /// The deployments serving the tenant's hooks now, and their shadows and canaries.
     pub async fn active_deployments(&self, tenant: &str) -> Result<Vec<DeploymentRecord>> {
         let mut tx = self.tenant_tx(tenant, false).await?;
         let rows = sqlx::query(
-            "SELECT * FROM deployments WHERE tenant_id = $1 AND status IN ('active', 'shadow')
+            "SELECT * FROM deployments WHERE tenant_id = $1
+               AND status IN ('active', 'shadow', 'canary')
              ORDER BY hook, seq",
         )
         .bind(tenant)
@@ -467,5 +579,8 @@ fn deployment_from(row: &AnyRow) -> Result<DeploymentRecord> {
             .map(|text| from_json(&text, "deployment test carts"))
             .transpose()?,
         sample_percent: row.try_get("sample_percent")?,
+        canary: (row.try_get::<Option<String>, _>("canary")?)
+            .map(|text| from_json(&text, "deployment canary rules"))
+            .transpose()?,
     })
 }

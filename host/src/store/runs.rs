@@ -378,6 +378,36 @@ impl Store {
         row.map(|r| run_from(&r)).transpose()
     }
 
+    /// How the newest (at most `last`) calls of a deployment since `since_ms` went: whether
+    /// each was `ok`, and its duration in µs.
+    pub async fn deployment_calls(
+        &self,
+        tenant: &str,
+        deployment_id: &str,
+        since_ms: i64,
+        last: u32,
+    ) -> Result<Vec<(bool, i64)>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let rows = sqlx::query(
+            "SELECT outcome, duration_us FROM plugin_runs
+              WHERE tenant_id = $1 AND deployment_id = $2 AND created_at >= $3
+              ORDER BY number DESC LIMIT $4",
+        )
+        .bind(tenant)
+        .bind(deployment_id)
+        .bind(since_ms)
+        .bind(i64::from(last))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                let outcome: String = row.try_get("outcome")?;
+                Ok((outcome == "ok", row.try_get("duration_us")?))
+            })
+            .collect()
+    }
+
     /// Deletes runs of every tenant recorded before `cutoff_ms`, with their checkout inputs;
     /// returns how many runs.
     pub async fn prune_runs(&self, cutoff_ms: i64) -> Result<u64> {

@@ -71,6 +71,7 @@ async fn deployed_tira(database: &TestDatabase) -> (Store, PluginDigest) {
         limits: json!({}),
         test_carts: None,
         shadow_percent: None,
+        canary: None,
     };
     store.deploy(TENANT, &deployment).await.expect("deploy");
     (store, digest)

@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod auth;
+mod canary;
 mod cart_transform;
 mod checkout;
 mod config_schema;

@@ -435,3 +435,73 @@ async fn a_deployment_made_on_one_node_is_live_on_another_within_a_second() {
     .await
     .expect("the two-node check");
 }
+
+/// A canary deployed through one node that starts failing is rolled back by the platform, and
+/// the other node stops serving it too.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: `cargo xtask test` runs it with MANDI_TEST_POSTGRES_URL"]
+async fn a_failing_canary_is_rolled_back_on_every_node() {
+    let database = mandi_tests::database::TestDatabase::fresh().await;
+    assert!(database.is_postgres(), "set MANDI_TEST_POSTGRES_URL");
+    let caches = [
+        tempfile::tempdir().expect("cache"),
+        tempfile::tempdir().expect("cache"),
+    ];
+    let cache_paths = caches.each_ref().map(|c| c.path().to_owned());
+    let admin = super::ADMIN;
+    tokio::task::spawn_blocking(move || {
+        let a = Node::start(&database, &cache_paths[0]);
+        let b = Node::start(&database, &cache_paths[1]);
+        let tira = mandi_tests::demo::set_up_brand(
+            &a.api,
+            admin,
+            "tira",
+            &mandi_tests::plugin_bytes("tira"),
+        )
+        .expect("tira");
+        let hostile =
+            mandi_tests::demo::upload(&a.api, admin, "tira", &mandi_tests::plugin_bytes("hostile"))
+                .expect("upload");
+        let canary = super::canary::failing_canary(&hostile);
+        let deployed = mandi_tests::demo::deploy(&a.api, admin, "tira", &canary).expect("canary");
+        let quote_on_b = |i: usize| {
+            let cart = super::canary::lipsticks_for(&format!("c{i}"));
+            b.api
+                .post("/v1/quotes", &tira.api_key, &cart, &[])
+                .expect("quote")
+                .0
+        };
+        // Node B serves the canary to its share, which fails...
+        let started = std::time::Instant::now();
+        let failed = loop {
+            let failed = (0..40).filter(|&i| quote_on_b(i) == 502).count();
+            if failed > 0 {
+                break failed;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "B never served the canary"
+            );
+        };
+        // ... until the platform rolls it back, and B serves everyone the live version.
+        let started = std::time::Instant::now();
+        while (0..40).any(|i| quote_on_b(i) != 200) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "B still serves the canary"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (_, list) = a
+            .api
+            .get("/admin/tenants/tira/deployments?hook=pricing", admin)
+            .expect("list");
+        let status = (list.as_array().expect("list").iter())
+            .find(|d| d["id"] == deployed["id"])
+            .map(|d| d["status"].clone());
+        assert_eq!(status, Some("canary-rolled-back".into()));
+        println!("{failed} of 40 quotes met the canary before it was rolled back");
+    })
+    .await
+    .expect("two nodes");
+}

@@ -20,7 +20,7 @@ fn lipsticks(segment: &str) -> Value {
 
 async fn shadow_of(svc: &TestService, id: &str) -> Value {
     let report = svc
-        .get(&format!("/admin/tenants/tira/shadows/{id}"), ADMIN)
+        .get(&format!("/admin/tenants/tira/rollouts/{id}"), ADMIN)
         .await;
     assert_eq!(report.status, StatusCode::OK, "{report:?}");
     report.body
@@ -80,7 +80,7 @@ async fn a_shadow_is_compared_on_live_checkouts_never_served_and_promoted_in_one
 
     let promoted = svc
         .post(
-            &format!("/admin/tenants/tira/shadows/{shadow}/promote"),
+            &format!("/admin/tenants/tira/rollouts/{shadow}/promote"),
             ADMIN,
             json!({}),
         )
@@ -91,7 +91,7 @@ async fn a_shadow_is_compared_on_live_checkouts_never_served_and_promoted_in_one
     assert_eq!(now.body["totals"]["total"], 140_624, "promoted: live now");
     let again = svc
         .post(
-            &format!("/admin/tenants/tira/shadows/{shadow}/promote"),
+            &format!("/admin/tenants/tira/rollouts/{shadow}/promote"),
             ADMIN,
             json!({}),
         )

@@ -226,7 +226,7 @@ fn shadow_then_promote(api: &Api, admin: &str, key: &str) -> anyhow::Result<()> 
     let (status, deployed) = api.post("/admin/tenants/tira/deployments", admin, &shadow, &[])?;
     anyhow::ensure!(status == 201, "shadow deploy: HTTP {status} {deployed}");
     let id = deployed["id"].as_str().unwrap_or_default().to_owned();
-    println!("  deployed shadow {} on 100% of pricing calls", short(&id));
+    println!("  deployed shadow {id} on 100% of pricing calls");
     for segment in ["gold", "silver"] {
         let cart = json!({
             "lines": [{ "sku": "LIPSTICK-MATTE-RUBY", "quantity": 2 }],
@@ -239,7 +239,7 @@ fn shadow_then_promote(api: &Api, admin: &str, key: &str) -> anyhow::Result<()> 
             money(&quote["totals"]["total"], "INR")
         );
     }
-    let path = format!("/admin/tenants/tira/shadows/{id}");
+    let path = format!("/admin/tenants/tira/rollouts/{id}");
     let mut report = Value::Null;
     for _ in 0..100 {
         report = api.get(&path, admin)?.1;
@@ -266,10 +266,7 @@ fn shadow_then_promote(api: &Api, admin: &str, key: &str) -> anyhow::Result<()> 
     }
     let (status, promoted) = api.post(&format!("{path}/promote"), admin, &json!({}), &[])?;
     anyhow::ensure!(status == 200, "promote: HTTP {status} {promoted}");
-    println!(
-        "  promoted: deployment {} now serves pricing (event plugin.promoted)",
-        short(&id)
-    );
+    println!("  promoted: deployment {id} now serves pricing (event plugin.promoted)");
     Ok(())
 }
 
