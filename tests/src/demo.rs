@@ -85,20 +85,31 @@ pub fn set_up_brand(
     brand: &str,
     wasm: &[u8],
 ) -> anyhow::Result<DemoTenant> {
-    let api_key = create_tenant(api, admin, brand)?;
+    set_up_brand_as(api, admin, brand, brand, wasm)
+}
+
+/// [`set_up_brand`] under another tenant id: a second tenant running the brand's plugins.
+pub fn set_up_brand_as(
+    api: &Api,
+    admin: &str,
+    tenant: &str,
+    brand: &str,
+    wasm: &[u8],
+) -> anyhow::Result<DemoTenant> {
+    let api_key = create_tenant(api, admin, tenant)?;
     let methods = json!({ "payment_methods": sample_payment_methods() });
     expect(
         200,
         api.put("/v1/payment-methods", &api_key, &methods)?,
         "setting the payment methods",
     )?;
-    let plugin = upload(api, admin, brand, wasm)?;
+    let plugin = upload(api, admin, tenant, wasm)?;
     for hook in example_hooks(brand) {
         let body = json!({ "hook": hook, "plugin": plugin, "config": example_config(brand) });
-        deploy(api, admin, brand, &body).with_context(|| format!("deploying to {hook}"))?;
+        deploy(api, admin, tenant, &body).with_context(|| format!("deploying to {hook}"))?;
     }
     Ok(DemoTenant {
-        id: brand.to_owned(),
+        id: tenant.to_owned(),
         api_key,
         plugin,
     })

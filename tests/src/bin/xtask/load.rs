@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, bail, ensure};
-use mandi_tests::demo::{create_tenant, set_up_brand};
+use mandi_tests::demo::{create_tenant, deploy, set_up_brand, set_up_brand_as};
 use mandi_tests::samples::sample_request;
 
 use super::server::Bench;
@@ -25,6 +25,8 @@ pub struct LoadArgs {
     seconds: u64,
     /// The wrk connection counts to measure at.
     connections: Vec<u32>,
+    /// Also measure the live path of tenants with a 10% shadow and a 10% canary.
+    rollouts: bool,
 }
 
 impl LoadArgs {
@@ -32,6 +34,7 @@ impl LoadArgs {
         let mut parsed = Self {
             seconds: 10,
             connections: vec![2, 8, 16],
+            rollouts: false,
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -51,8 +54,12 @@ impl LoadArgs {
                         .collect::<Result<_, _>>()
                         .context("--connections needs a list of numbers, e.g. 2,8,16")?;
                 }
+                "--rollouts" => parsed.rollouts = true,
                 other => {
-                    bail!("unknown argument `{other}` (expected --seconds N, --connections 2,8,16)")
+                    bail!(
+                        "unknown argument `{other}` (expected --seconds N, --connections 2,8,16, \
+                         --rollouts)"
+                    )
                 }
             }
         }
@@ -81,7 +88,21 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
     let with_plugins = set_up_brand(api, admin, "jiomart", &jiomart)?.api_key;
     let without = create_tenant(api, admin, "plain")?;
     let body = serde_json::to_string(&sample_request())?;
-    for key in [&with_plugins, &without] {
+    // The same plugins, plus a 10% shadow or a 10% canary of the same version on pricing: what
+    // a rollout costs the live path.
+    let mut rollouts = Vec::new();
+    if args.rollouts {
+        for (tenant, mode) in [("shadowed", "shadow"), ("canaried", "canary")] {
+            let set_up = set_up_brand_as(api, admin, tenant, "jiomart", &jiomart)?;
+            let body = serde_json::json!({
+                "hook": "pricing", "plugin": set_up.plugin, "mode": mode, "sample_percent": 10,
+                "config": mandi_tests::samples::example_config("jiomart"),
+            });
+            deploy(api, admin, tenant, &body)?;
+            rollouts.push(set_up.api_key);
+        }
+    }
+    for key in [&with_plugins, &without].into_iter().chain(&rollouts) {
         let (status, quote) = api.post("/v1/quotes", key, &sample_request(), &[])?;
         ensure!(status == 200, "the sample cart does not quote: {quote}");
     }
@@ -95,11 +116,13 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
         run_wrk(&wrk, &url, &script, connections, seconds)
     };
 
-    step("warming up (both tenants)");
-    wrk_run(&with_plugins, 4, 3)?;
-    wrk_run(&without, 4, 3)?;
+    step("warming up (every tenant)");
+    for key in [&with_plugins, &without].into_iter().chain(&rollouts) {
+        wrk_run(key, 4, 3)?;
+    }
 
     let mut rows = Vec::new();
+    let mut rollout_rows = Vec::new();
     for &connections in &args.connections {
         step(&format!(
             "{connections} connections: with plugins, then without"
@@ -107,6 +130,14 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
         let with = wrk_run(&with_plugins, connections, args.seconds)?;
         let none = wrk_run(&without, connections, args.seconds)?;
         rows.push((connections, with, none));
+        if let [shadowed, canaried] = &rollouts[..] {
+            step(&format!(
+                "{connections} connections: with a 10% shadow, then a 10% canary"
+            ));
+            let shadow = wrk_run(shadowed, connections, args.seconds)?;
+            let canary = wrk_run(canaried, connections, args.seconds)?;
+            rollout_rows.push((connections, with, shadow, canary));
+        }
     }
     bench.stop();
 
@@ -127,6 +158,26 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
             with.per_second / none.per_second,
             with.p99_ms / none.p99_ms,
         );
+    }
+    if !rollout_rows.is_empty() {
+        println!(
+            "\nThe live path during a rollout: jiomart's plugins alone, then with a 10% shadow or a \
+             10% canary of the same version on pricing:\n"
+        );
+        println!(
+            "| connections | plugins only | + 10% shadow | + 10% canary | shadow p50 ratio | canary p50 ratio |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for (connections, with, shadow, canary) in &rollout_rows {
+            println!(
+                "| {connections} | {} | {} | {} | {:.3}x | {:.3}x |",
+                cell(with),
+                cell(shadow),
+                cell(canary),
+                shadow.p50_ms / with.p50_ms,
+                canary.p50_ms / with.p50_ms,
+            );
+        }
     }
     Ok(())
 }
