@@ -454,10 +454,7 @@ impl Checkout {
             }
             self.report(tenant, request_id, trace_of(&quote), &hooks, input);
         }
-        let quote = quote.map_err(checkout_error)?;
-        let hidden = quote.payment.hidden.clone();
-        let priced = quote.priced.clone();
-        Ok((quote_view(request_id, quote), priced, hidden))
+        Ok(into_view(request_id, quote.map_err(checkout_error)?))
     }
 
     /// Runs the pipeline on `input` (its cart, context, stock and payment methods) with
@@ -669,7 +666,13 @@ pub(super) fn checkout_error(err: QuoteError) -> CheckoutError {
 
 /// A quote as the API shows it.
 pub fn quote_view(request_id: &str, quote: Quote) -> QuoteView {
-    QuoteView {
+    into_view(request_id, quote).0
+}
+
+/// A quote as the API shows it, with what an order needs beside it: the priced cart and the
+/// payment methods a rule hid. Moved out, not copied: this is on every checkout's path.
+fn into_view(request_id: &str, quote: Quote) -> (QuoteView, PricedCart, Vec<String>) {
+    let view = QuoteView {
         request_id: request_id.to_owned(),
         currency: quote.priced.cart.currency.clone(),
         lines: quote
@@ -718,7 +721,8 @@ pub fn quote_view(request_id: &str, quote: Quote) -> QuoteView {
         unknown_free_items: quote.unknown_free_items,
         degraded: quote.degraded,
         trace: quote.trace.into_iter().map(HookTraceView::from).collect(),
-    }
+    };
+    (view, quote.priced, quote.payment.hidden)
 }
 
 /// The amount an order charges, after checking that the quote's figures add up: every line

@@ -94,10 +94,6 @@ impl Deployments {
         &self.runtime
     }
 
-    pub fn breaker_config(&self) -> BreakerConfig {
-        self.breaker_config
-    }
-
     /// The tenant's current hooks.
     pub async fn for_tenant(&self, tenant: &str) -> Result<Arc<TenantHooks>, DeploymentError> {
         if let Some(hooks) = self.hooks.get(tenant) {
@@ -139,7 +135,8 @@ impl Deployments {
         Ok(Arc::new(hooks))
     }
 
-    fn own_breakers(&self, hooks: &TenantHooks) -> TenantHooks {
+    /// `hooks` (without shadows or canaries) with a fresh breaker for every deployment.
+    pub(super) fn own_breakers(&self, hooks: &TenantHooks) -> TenantHooks {
         let mut trial = TenantHooks::default();
         for (hook, deployment) in hooks.iter() {
             trial.set(

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::checkout::{Checkout, run_pipeline};
 use super::replay::{Outcome, RecordedCheckout, ReplayStatus, compare};
 use super::scheduler::run_at_low_priority;
-use super::{CircuitBreaker, HookDeployment, SampledDeployment, TenantHooks};
+use super::{SampledDeployment, TenantHooks};
 use crate::runtime::Hook;
 use crate::store::ShadowRun;
 
@@ -79,14 +79,7 @@ impl Checkout {
         // The other hooks as they are live, but with breakers of their own: the shadow's runs
         // must not move the live breakers. The shadow keeps its own, so one that keeps failing
         // stops being run.
-        let mut trial = TenantHooks::default();
-        for (live_hook, deployment) in hooks.iter() {
-            let own = HookDeployment {
-                breaker: Arc::new(CircuitBreaker::new(self.deployments().breaker_config())),
-                ..deployment.clone()
-            };
-            trial.set(live_hook, own);
-        }
+        let mut trial = self.deployments().own_breakers(hooks);
         trial.set(hook, shadow.deployment.clone());
         let (store, handle) = (self.store().clone(), tokio::runtime::Handle::current());
         let (tenant, request_id) = (tenant.to_owned(), request_id.to_owned());
