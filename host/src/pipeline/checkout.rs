@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use super::deployments::{DeploymentError, Deployments};
 use super::history::RecordRuns;
-use super::replay::Outcome;
 use super::views::{
     AdjustmentView, DecisionView, DeliveryOptionView, HookTraceView, OrderBody, OrderTotals,
     TransformView, ViolationView,
@@ -262,6 +261,14 @@ impl Checkout {
         &self.deployments
     }
 
+    pub(super) fn deployments_arc(&self) -> Arc<Deployments> {
+        self.deployments.clone()
+    }
+
+    pub(super) fn runs(&self) -> &RecordRuns {
+        &self.runs
+    }
+
     pub(super) fn store(&self) -> &Store {
         &self.store
     }
@@ -446,7 +453,7 @@ impl Checkout {
         if let Hooks::Live = which {
             let shadows: Vec<_> = super::shadow::sampling(&hooks, request_id).collect();
             if !shadows.is_empty() {
-                let live = Arc::new(Outcome::of(request_id, quote.clone()));
+                let live = Arc::new(quote.clone());
                 for shadow in shadows {
                     let (input, live) = (input.clone(), live.clone());
                     self.shadow(&tenant.id, request_id, input, live, &hooks, shadow);

@@ -2,6 +2,8 @@
 //! batches by a background task so recording never adds a database write to a checkout's
 //! latency. Records still queued at shutdown are flushed before the store closes.
 //!
+//! A shadow deployment's compared runs go through the same writer, in the same batches.
+//!
 //! Each checkout that called a plugin also keeps its input (context, cart, stock, catalog look-ups,
 //! payment methods), serialized by the writer task off the response path, so its runs can be
 //! replayed against another version.
@@ -19,7 +21,7 @@ use mandi_sdk::RunInput;
 
 use super::HookTrace;
 use crate::runtime::LogRecord;
-use crate::store::{CheckoutInputRecord, RunRecord, Store, storable_text};
+use crate::store::{CheckoutInputRecord, RunRecord, ShadowRun, Store, storable_text};
 
 /// Runs queued beyond this are dropped (and counted) rather than growing memory without bound.
 const QUEUE_CAPACITY: usize = 10_000;
@@ -40,6 +42,8 @@ enum Recorded {
         input: Box<RunInput>,
         created_at: i64,
     },
+    /// A shadow deployment's run compared with the live one.
+    Shadow(Box<ShadowRun>),
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +150,21 @@ impl RecordRuns {
     }
 }
 
+impl RecordRuns {
+    /// Queues a shadow run's comparison (dropped and counted when the queue is full).
+    pub fn record_shadow(&self, mut run: ShadowRun) {
+        run.failure = run.failure.map(|f| storable_text(&f).into_owned());
+        let tenant = run.tenant_id.clone();
+        if self
+            .queue
+            .try_send(Recorded::Shadow(Box::new(run)))
+            .is_err()
+        {
+            crate::telemetry::runs_dropped(&tenant, 1);
+        }
+    }
+}
+
 /// The logs a run keeps in history: the first records, up to this many bytes of text. A call
 /// may log up to its log limit (1 MiB at most); the quote's caller sees none of it, so this is
 /// only what the history keeps to explain the call.
@@ -168,9 +187,11 @@ fn logs_kept(logs: &[LogRecord]) -> usize {
 async fn write(store: &Store, batch: &mut Vec<Recorded>) {
     let mut runs = Vec::with_capacity(batch.len());
     let mut inputs = Vec::new();
+    let mut shadows = Vec::new();
     for recorded in batch.drain(..) {
         match recorded {
             Recorded::Run(run) => runs.push(*run),
+            Recorded::Shadow(run) => shadows.push(*run),
             Recorded::Input {
                 tenant_id,
                 request_id,
@@ -189,6 +210,9 @@ async fn write(store: &Store, batch: &mut Vec<Recorded>) {
                 }
             }
         }
+    }
+    if let Err(err) = store.insert_shadow_runs(&shadows).await {
+        tracing::warn!(error = %err, runs = shadows.len(), "could not record shadow runs");
     }
     if let Err(lost) = store.insert_runs(&runs, &inputs).await {
         let mut per_tenant: BTreeMap<&str, u64> = BTreeMap::new();

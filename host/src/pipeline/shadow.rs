@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::checkout::{Checkout, run_pipeline};
 use super::replay::{Outcome, RecordedCheckout, ReplayStatus, compare};
 use super::scheduler::run_at_low_priority;
-use super::{SampledDeployment, TenantHooks};
+use super::{Quote, QuoteError, SampledDeployment, TenantHooks};
 use crate::runtime::Hook;
 use crate::store::ShadowRun;
 
@@ -61,14 +61,17 @@ pub fn sampling<'a>(
 
 impl Checkout {
     /// Runs `shadow` on `input` in the background and records how its outcome compares with
-    /// `live`'s. Returns at once.
+    /// the live `quote`'s. Returns at once: everything but the admission check (building the
+    /// shadow's hooks, the run, both outcomes' views and their comparison) happens on the
+    /// low-priority threads, and the result is written by the run-history writer in its
+    /// batches.
     pub(super) fn shadow(
         &self,
         tenant: &str,
         request_id: &str,
         input: RunInput,
-        live: Arc<Outcome>,
-        hooks: &TenantHooks,
+        live: Arc<Result<Quote, QuoteError>>,
+        hooks: &Arc<TenantHooks>,
         (hook, shadow): (Hook, &SampledDeployment),
     ) {
         let shadows = self.shadows().clone();
@@ -76,55 +79,65 @@ impl Checkout {
             crate::telemetry::shadow_run(tenant, hook.as_str(), "skipped");
             return;
         };
-        // The other hooks as they are live, but with breakers of their own: the shadow's runs
-        // must not move the live breakers. The shadow keeps its own, so one that keeps failing
-        // stops being run.
-        let mut trial = self.deployments().own_breakers(hooks);
-        trial.set(hook, shadow.deployment.clone());
         let (store, handle) = (self.store().clone(), tokio::runtime::Handle::current());
+        let (deployments, runs) = (self.deployments_arc(), self.runs().clone());
+        let (hooks, shadow) = (hooks.clone(), shadow.deployment.clone());
+        let deployment_id = shadow.source.deployment_id.clone();
         let (tenant, request_id) = (tenant.to_owned(), request_id.to_owned());
-        let deployment_id = shadow.deployment.source.deployment_id.clone();
         tokio::spawn(async move {
             let _admitted = admitted;
             let Ok(_running) = shadows.running.acquire().await else {
                 return; // closed: never
             };
-            let run = {
-                let (store, tenant) = (store.clone(), tenant.clone());
-                run_at_low_priority(move || run_pipeline(&store, &handle, &tenant, input, &trial).0)
+            let compared = {
+                let (tenant, request_id) = (tenant.clone(), request_id.clone());
+                run_at_low_priority(move || {
+                    // The other hooks as they are live, but with breakers of their own: the
+                    // shadow's runs must not move the live breakers. The shadow keeps its own,
+                    // so one that keeps failing stops being run.
+                    let mut trial = deployments.own_breakers(&hooks);
+                    trial.set(hook, shadow);
+                    let run = run_pipeline(&store, &handle, &tenant, input, &trial).0;
+                    let candidate = Outcome::of(&request_id, run);
+                    let live = Outcome::of(&request_id, Arc::unwrap_or_clone(live));
+                    let checkout = RecordedCheckout {
+                        run: 0,
+                        request_id,
+                        recorded_at: 0,
+                        input: None,
+                    };
+                    compare(&checkout, hook, &live, &candidate)
+                })
+                .await
             };
-            let candidate = match run.await {
-                Ok(result) => Outcome::of(&request_id, result),
-                Err(_) => Outcome::Failed("the shadow run panicked".into()),
-            };
-            let checkout = RecordedCheckout {
-                run: 0,
-                request_id: request_id.clone(),
-                recorded_at: crate::store::now_ms(),
-                input: None,
-            };
-            let compared = compare(&checkout, hook, &live, &candidate);
-            let status = match compared.status {
-                ReplayStatus::Identical => "identical",
-                ReplayStatus::Different => "different",
-                ReplayStatus::Failed | ReplayStatus::NotKept => "failed",
+            let (status, compared) = match compared {
+                Ok(compared) => (
+                    match compared.status {
+                        ReplayStatus::Identical => "identical",
+                        ReplayStatus::Different => "different",
+                        ReplayStatus::Failed | ReplayStatus::NotKept => "failed",
+                    },
+                    Some(compared),
+                ),
+                Err(_) => ("failed", None),
             };
             crate::telemetry::shadow_run(&tenant, hook.as_str(), status);
-            let record = ShadowRun {
-                tenant_id: tenant.clone(),
+            let totals = compared.as_ref().and_then(|c| c.totals);
+            runs.record_shadow(ShadowRun {
+                tenant_id: tenant,
                 deployment_id,
                 request_id,
                 status: status.to_owned(),
-                live_total: compared.totals.map(|t| t.live),
-                shadow_total: compared.totals.map(|t| t.candidate),
-                delta: compared.totals.map_or(0, |t| t.delta),
-                changes: compared.changes,
-                failure: compared.failure,
-                created_at: checkout.recorded_at,
-            };
-            if let Err(err) = store.insert_shadow_run(&record).await {
-                tracing::warn!(%tenant, error = %err, "could not record a shadow run");
-            }
+                live_total: totals.map(|t| t.live),
+                shadow_total: totals.map(|t| t.candidate),
+                delta: totals.map_or(0, |t| t.delta),
+                failure: match &compared {
+                    Some(compared) => compared.failure.clone(),
+                    None => Some("the shadow run panicked".to_owned()),
+                },
+                changes: compared.map(|c| c.changes).unwrap_or_default(),
+                created_at: crate::store::now_ms(),
+            });
         });
     }
 }

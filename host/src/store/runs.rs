@@ -148,26 +148,39 @@ pub struct RunsNotStored {
 const INSERT_CHUNK: usize = 48;
 const RUN_COLUMNS: usize = 17;
 
-/// `INSERT INTO plugin_runs (...) VALUES (...), (...)` for `rows` runs. PostgreSQL gets
-/// numbered parameters (`$1 .. $17, $18 ..`); SQLite gets anonymous `?`s, bound in order: it
-/// looks a numbered parameter's name up in a list as long as the statement's parameters, for
-/// each one bound, so a 48-row INSERT cost 816 x ~400 steps just to bind (2% of a busy node's
-/// CPU under load).
+/// `INSERT INTO plugin_runs (...) VALUES (...), (...)` for `rows` runs.
 fn insert_runs_sql(rows: usize, backend: Backend) -> String {
-    let mut sql = String::from(
+    multi_row_insert(
         "INSERT INTO plugin_runs (tenant_id, number, request_id, hook, deployment_id,
            plugin_digest, outcome, error_kind, error, duration_us, fuel_used, fuel_budget,
            peak_memory_bytes, input_digest, logs, logs_truncated, created_at) VALUES ",
-    );
+        RUN_COLUMNS,
+        rows,
+        backend,
+    )
+}
+
+/// `head` followed by `rows` tuples of `columns` parameters. PostgreSQL gets numbered
+/// parameters (`$1 .. $17, $18 ..`); SQLite gets anonymous `?`s, bound in order: it looks a
+/// numbered parameter's name up in a list as long as the statement's parameters, for each one
+/// bound, so a 48-row INSERT cost 816 x ~400 steps just to bind (2% of a busy node's CPU under
+/// load).
+pub(super) fn multi_row_insert(
+    head: &str,
+    columns: usize,
+    rows: usize,
+    backend: Backend,
+) -> String {
+    let mut sql = String::from(head);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..RUN_COLUMNS {
+        for column in 0..columns {
             if column > 0 {
                 sql.push_str(", ");
             }
             match backend {
                 Backend::Postgres => {
-                    sql.push_str(&format!("${}", row * RUN_COLUMNS + column + 1));
+                    sql.push_str(&format!("${}", row * columns + column + 1));
                 }
                 Backend::Sqlite => sql.push('?'),
             }

@@ -81,25 +81,39 @@ pub struct ShadowSummary {
 const EXAMPLES: i64 = 10;
 
 impl Store {
-    pub async fn insert_shadow_run(&self, run: &ShadowRun) -> Result<()> {
-        let mut tx = self.tenant_tx(&run.tenant_id, true).await?;
-        sqlx::query(
-            "INSERT INTO shadow_runs (tenant_id, deployment_id, request_id, status, live_total,
-                                      shadow_total, delta, changes, failure, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&run.tenant_id)
-        .bind(&run.deployment_id)
-        .bind(&run.request_id)
-        .bind(&run.status)
-        .bind(run.live_total)
-        .bind(run.shadow_total)
-        .bind(run.delta)
-        .bind(json(&run.changes))
-        .bind(&run.failure)
-        .bind(run.created_at)
-        .execute(&mut *tx)
-        .await?;
+    /// Records shadow runs, which may be of several tenants (the system role), in one
+    /// transaction: they come from the run-history writer, in its batches.
+    pub async fn insert_shadow_runs(&self, runs: &[ShadowRun]) -> Result<()> {
+        /// Rows a statement inserts: 64 x 10 parameters is under every backend's limit.
+        const CHUNK: usize = 64;
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.system_tx(true).await?;
+        for chunk in runs.chunks(CHUNK) {
+            let sql = super::runs::multi_row_insert(
+                "INSERT INTO shadow_runs (tenant_id, deployment_id, request_id, status, live_total,
+                                          shadow_total, delta, changes, failure, created_at) VALUES ",
+                10,
+                chunk.len(),
+                self.backend,
+            );
+            let mut insert = sqlx::query(&sql);
+            for run in chunk {
+                insert = insert
+                    .bind(&run.tenant_id)
+                    .bind(&run.deployment_id)
+                    .bind(&run.request_id)
+                    .bind(&run.status)
+                    .bind(run.live_total)
+                    .bind(run.shadow_total)
+                    .bind(run.delta)
+                    .bind(json(&run.changes))
+                    .bind(&run.failure)
+                    .bind(run.created_at);
+            }
+            insert.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

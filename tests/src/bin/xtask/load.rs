@@ -27,6 +27,10 @@ pub struct LoadArgs {
     connections: Vec<u32>,
     /// Also measure the live path of tenants with a 10% shadow and a 10% canary.
     rollouts: bool,
+    /// Rounds of the rollout cells at each concurrency. A round runs the three tenants one after
+    /// the other, in an order rotated each round, so drift of the machine falls on all of them;
+    /// the table reports each tenant's median and the median of the per-round ratios.
+    rounds: u32,
 }
 
 impl LoadArgs {
@@ -35,6 +39,7 @@ impl LoadArgs {
             seconds: 10,
             connections: vec![2, 8, 16],
             rollouts: false,
+            rounds: 5,
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -55,10 +60,17 @@ impl LoadArgs {
                         .context("--connections needs a list of numbers, e.g. 2,8,16")?;
                 }
                 "--rollouts" => parsed.rollouts = true,
+                "--rounds" => {
+                    parsed.rounds = args
+                        .next()
+                        .context("--rounds needs a number")?
+                        .parse()
+                        .context("--rounds needs a number")?;
+                }
                 other => {
                     bail!(
                         "unknown argument `{other}` (expected --seconds N, --connections 2,8,16, \
-                         --rollouts)"
+                         --rollouts, --rounds N)"
                     )
                 }
             }
@@ -67,6 +79,7 @@ impl LoadArgs {
             parsed.connections.iter().all(|&c| c >= 2),
             "wrk needs at least 2 connections for its 2 threads"
         );
+        ensure!(parsed.rounds >= 1, "--rounds needs at least 1");
         Ok(parsed)
     }
 }
@@ -131,12 +144,23 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
         let none = wrk_run(&without, connections, args.seconds)?;
         rows.push((connections, with, none));
         if let [shadowed, canaried] = &rollouts[..] {
-            step(&format!(
-                "{connections} connections: with a 10% shadow, then a 10% canary"
-            ));
-            let shadow = wrk_run(shadowed, connections, args.seconds)?;
-            let canary = wrk_run(canaried, connections, args.seconds)?;
-            rollout_rows.push((connections, with, shadow, canary));
+            let tenants = [&with_plugins, shadowed, canaried];
+            let mut rounds = Vec::new();
+            for round in 0..args.rounds as usize {
+                step(&format!(
+                    "{connections} connections, round {} of {}: plugins alone, with a 10% shadow, \
+                     with a 10% canary (in turn)",
+                    round + 1,
+                    args.rounds
+                ));
+                let mut runs = [None; 3];
+                for turn in 0..3 {
+                    let which = (round + turn) % 3;
+                    runs[which] = Some(wrk_run(tenants[which], connections, args.seconds)?);
+                }
+                rounds.push(runs.map(|run| run.expect("every tenant ran this round")));
+            }
+            rollout_rows.push((connections, rounds));
         }
     }
     bench.stop();
@@ -162,24 +186,78 @@ pub fn load(args: LoadArgs) -> anyhow::Result<()> {
     if !rollout_rows.is_empty() {
         println!(
             "\nThe live path during a rollout: jiomart's plugins alone, then with a 10% shadow or a \
-             10% canary of the same version on pricing:\n"
+             10% canary of the same version on pricing; {} rounds, each tenant's median, and the \
+             median (min-max) of the rounds' p50 ratios:\n",
+            args.rounds
         );
         println!(
             "| connections | plugins only | + 10% shadow | + 10% canary | shadow p50 ratio | canary p50 ratio |"
         );
         println!("|---|---|---|---|---|---|");
-        for (connections, with, shadow, canary) in &rollout_rows {
+        for (connections, rounds) in &rollout_rows {
+            let median_run = |which: usize| Run::median(rounds.iter().map(|round| round[which]));
+            let ratio = |which: usize| {
+                Spread::of(
+                    rounds
+                        .iter()
+                        .map(|round| round[which].p50_ms / round[0].p50_ms),
+                )
+            };
             println!(
-                "| {connections} | {} | {} | {} | {:.3}x | {:.3}x |",
-                cell(with),
-                cell(shadow),
-                cell(canary),
-                shadow.p50_ms / with.p50_ms,
-                canary.p50_ms / with.p50_ms,
+                "| {connections} | {} | {} | {} | {} | {} |",
+                cell(&median_run(0)),
+                cell(&median_run(1)),
+                cell(&median_run(2)),
+                ratio(1),
+                ratio(2),
             );
         }
     }
     Ok(())
+}
+
+impl Run {
+    /// Each figure's median over the runs (errors summed).
+    fn median(runs: impl Iterator<Item = Run> + Clone) -> Run {
+        Run {
+            per_second: Spread::of(runs.clone().map(|r| r.per_second)).median,
+            p50_ms: Spread::of(runs.clone().map(|r| r.p50_ms)).median,
+            p99_ms: Spread::of(runs.clone().map(|r| r.p99_ms)).median,
+            errors: runs.map(|r| r.errors).sum(),
+        }
+    }
+}
+
+/// The median and range of a few measurements.
+#[derive(Debug, PartialEq)]
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(values: impl Iterator<Item = f64>) -> Spread {
+        let mut values: Vec<f64> = values.collect();
+        values.sort_by(f64::total_cmp);
+        let middle = values.len() / 2;
+        let median = if values.len() % 2 == 1 {
+            values[middle]
+        } else {
+            (values[middle - 1] + values[middle]) / 2.0
+        };
+        Spread {
+            median,
+            min: values[0],
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.3}x ({:.3}-{:.3})", self.median, self.min, self.max)
+    }
 }
 
 fn cell(run: &Run) -> String {
@@ -319,5 +397,19 @@ Transfer/sec:      1.55MB
         assert_eq!(run.p50_ms, 5.8);
         assert_eq!(run.p99_ms, 0.812);
         assert_eq!(run.errors, 7);
+    }
+
+    #[test]
+    fn a_spread_has_the_middle_value_or_the_mean_of_the_two() {
+        let odd = Spread::of([1.2, 0.9, 1.0].into_iter());
+        assert_eq!(
+            odd,
+            Spread {
+                median: 1.0,
+                min: 0.9,
+                max: 1.2
+            }
+        );
+        assert_eq!(Spread::of([4.0, 1.0, 2.0, 3.0].into_iter()).median, 2.5);
     }
 }

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         "noisy" => noisy::NoisyArgs::parse(args).and_then(noisy::noisy),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|density [--tenants N]|load [--seconds N] [--connections 2,8,16]|noisy [--seconds N] [--scenario spin,flood,loop]>"
+                "usage: cargo xtask <demo [--once] [--listen ADDR]|test|bench|density [--tenants N]|load [--seconds N] [--connections 2,8,16] [--rollouts] [--rounds N]|noisy [--seconds N] [--scenario spin,flood,loop]>"
             );
             return ExitCode::from(2);
         }
