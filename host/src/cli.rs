@@ -24,6 +24,9 @@ use crate::runtime::{CallSettings, Hook, Limits, Plugin, PluginConfig, Runtime, 
     about = "Mandi: one checkout, every brand's rules as WebAssembly plugins"
 )]
 pub struct Cli {
+    /// How the admin commands reach the service (ignored by `serve` and `plugin`).
+    #[command(flatten)]
+    connection: crate::admin_cli::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,6 +38,8 @@ enum Command {
     /// Work with plugin components locally.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    #[command(flatten)]
+    Admin(crate::admin_cli::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +169,7 @@ const EXIT_REPLAY_CHANGED: u8 = 4;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Admin(command) => crate::admin_cli::run(cli.connection, command),
         Command::Serve(args) => {
             let config = crate::config::ServeConfig::resolve(args)?;
             tokio::runtime::Builder::new_multi_thread()

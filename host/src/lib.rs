@@ -17,8 +17,10 @@
 //! - [`tenants`]: API keys; [`config`]: `mandi serve` settings; [`cli`]: the `mandi` command;
 //!   [`plugin_build`]: reproducible component builds (`mandi plugin build`).
 
+pub mod admin_cli;
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod events;
 pub mod pipeline;

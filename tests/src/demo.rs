@@ -3,8 +3,11 @@
 //! hook it exports with the brand's config. Shared by `cargo xtask demo` and the tests that
 //! drive a real server.
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
+
+use mandi_host::api::{CreateTenant, Deploy};
+use mandi_host::client::AdminClient;
 
 use crate::http::Api;
 use crate::samples::{example_config, example_hooks, sample_catalog, sample_payment_methods};
@@ -21,22 +24,23 @@ pub struct DemoTenant {
     pub plugin: String,
 }
 
+/// The typed admin client the `mandi` admin commands use, for the service `api` talks to.
+pub fn admin_client(api: &Api, admin: &str) -> AdminClient {
+    AdminClient::new(api.base(), admin)
+}
+
 /// Creates tenant `id` (INR) with the sample catalog and nodes; returns its API key.
 pub fn create_tenant(api: &Api, admin: &str, id: &str) -> anyhow::Result<String> {
-    let created = expect(
-        201,
-        api.post(
-            "/admin/tenants",
-            admin,
-            &json!({ "id": id, "name": id, "currency": "INR" }),
-            &[],
-        )?,
-        "creating the tenant",
-    )?;
-    let api_key = created["api_key"]
-        .as_str()
-        .context("the new tenant has no api_key")?
-        .to_owned();
+    let created = (admin_client(api, admin))
+        .create_tenant(&CreateTenant {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            currency: "INR".to_owned(),
+            time_zone: None,
+            utc_offset_minutes: None,
+        })
+        .context("creating the tenant")?;
+    let api_key = created.api_key;
     let (products, nodes) = sample_catalog();
     expect(
         200,
@@ -58,22 +62,19 @@ pub fn create_tenant(api: &Api, admin: &str, id: &str) -> anyhow::Result<String>
 
 /// Uploads a component for `tenant`; returns its digest.
 pub fn upload(api: &Api, admin: &str, tenant: &str, wasm: &[u8]) -> anyhow::Result<String> {
-    let (status, uploaded) =
-        api.upload(&format!("/admin/tenants/{tenant}/plugins"), admin, wasm)?;
-    ensure!(
-        status == 200 || status == 201,
-        "uploading the component: HTTP {status}: {uploaded}"
-    );
-    Ok(uploaded["digest"]
-        .as_str()
-        .context("the upload returned no digest")?
-        .to_owned())
+    let uploaded = (admin_client(api, admin))
+        .upload(tenant, wasm, |_| {})
+        .context("uploading the component")?;
+    Ok(uploaded.digest)
 }
 
 /// Deploys to `tenant` with `body` (hook, plugin, config, ...); returns the deployment.
 pub fn deploy(api: &Api, admin: &str, tenant: &str, body: &Value) -> anyhow::Result<Value> {
-    let path = format!("/admin/tenants/{tenant}/deployments");
-    expect(201, api.post(&path, admin, body, &[])?, "deploying")
+    let deploy: Deploy = serde_json::from_value(body.clone()).context("a deploy body")?;
+    let deployed = (admin_client(api, admin))
+        .deploy(tenant, &deploy)
+        .context("deploying")?;
+    Ok(serde_json::to_value(deployed)?)
 }
 
 /// Creates the brand's tenant with the sample catalog and payment methods, uploads `wasm` and

@@ -15,7 +15,7 @@ use crate::store::{
 };
 use crate::tenants::generate_api_key;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// Lowercase letters, digits and dashes, 2 to 63 characters: e.g. `jiomart`.
@@ -32,19 +32,19 @@ pub struct CreateTenant {
 }
 
 /// A new tenant and its API key. The key is shown only here.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedTenant {
     pub tenant: Tenant,
     pub api_key: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     pub tenant_id: String,
     pub api_key: String,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
     /// One of the hooks (else 422 `unknown-hook`).
@@ -87,7 +87,7 @@ pub struct Deploy {
 
 /// When a canary is rolled back: its recorded calls against the live version's since it was
 /// deployed, once it has made `min_calls`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackWhen {
     /// Its share of failed calls exceeds the live version's by more than this (0.05: five
@@ -103,7 +103,7 @@ pub struct RollbackWhen {
     pub min_calls: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeployMode {
     #[default]

@@ -13,7 +13,8 @@ use futures_util::stream::{self, Stream, StreamExt as _};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use super::{ApiError, ApiResult, AppState, TenantAuth};
+use super::admin::require_tenant;
+use super::{Admin, ApiError, ApiPath, ApiResult, AppState, ErrorBody, TenantAuth};
 use crate::store::EventRecord;
 
 /// Events replayed on (re)connect, at most.
@@ -25,6 +26,31 @@ const REPLAY_LIMIT: u32 = 1_000;
 pub async fn stream(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    events_of(state, tenant.id, headers).await
+}
+
+#[utoipa::path(get, path = "/admin/tenants/{tenant}/events", tag = "admin",
+    security(("admin_token" = [])),
+    params(("tenant" = String, Path),
+           ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event")),
+    responses((status = 200, description = "text/event-stream of the tenant's events, as the tenant's own stream has them", content_type = "text/event-stream", body = EventRecord),
+              (status = 404, body = ErrorBody)))]
+pub async fn admin_stream(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let tenant = require_tenant(&state, &tenant).await?;
+    events_of(state, tenant.id, headers).await
+}
+
+/// The tenant's events after `Last-Event-ID` (when given), then live ones.
+async fn events_of(
+    state: AppState,
+    tenant_id: String,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let after = match headers.get("last-event-id") {
@@ -49,7 +75,7 @@ pub async fn stream(
         Some(seq) => {
             state
                 .store()
-                .events_after(&tenant.id, seq, tailed, REPLAY_LIMIT)
+                .events_after(&tenant_id, seq, tailed, REPLAY_LIMIT)
                 .await?
         }
         None => Vec::new(),
@@ -62,7 +88,6 @@ pub async fn stream(
         _ => tailed,
     };
     let live = live.take(if full_page { 0 } else { usize::MAX });
-    let tenant_id = tenant.id;
     let live = live.filter_map(move |received| {
         let item = match received {
             Ok(event) if event.tenant_id == tenant_id && event.position > last_position => {

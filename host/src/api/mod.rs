@@ -28,6 +28,7 @@ use axum::routing::{get, post, put};
 use tracing::Instrument as _;
 use utoipa::OpenApi;
 
+pub use admin::{CreateTenant, CreatedKey, CreatedTenant, Deploy, DeployMode, RollbackWhen};
 pub use auth::{Admin, TenantAuth};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use input::{ApiJson, ApiPath};
@@ -155,7 +156,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/tenants/{tenant}/recorded-runs",
             get(replays::recorded_runs),
-        );
+        )
+        .route("/tenants/{tenant}/runs", get(runs::admin_list_runs))
+        .route("/tenants/{tenant}/runs/{id}", get(runs::admin_get_run))
+        .route("/tenants/{tenant}/events", get(events::admin_stream));
     let tenant = Router::new()
         .route("/tenant", get(catalog::whoami))
         .route(
@@ -280,7 +284,8 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
         catalog::put_node, catalog::get_payment_methods, catalog::put_payment_methods,
         checkout::quote, checkout::place_order, checkout::list_orders,
         checkout::get_order, runs::list_deployments, runs::list_runs, runs::get_run,
-        events::stream, ops::healthz, ops::readyz, ops::metrics,
+        events::stream, runs::admin_list_runs, runs::admin_get_run, events::admin_stream,
+        ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&SecuritySchemes, &CommonResponses),
     tags(

@@ -4,9 +4,9 @@
 //! and its outcome is compared with the live one (as a replay compares), counted in the metrics
 //! and kept per deployment.
 //!
-//! A shadow must not slow the live path. It runs on the low-priority threads (nice 19, a few
-//! percent of a core's weight against the live threads), one shadow checkout at a time on a
-//! node, and at most `MAX_PENDING` wait their turn: a sampled checkout beyond that is skipped
+//! A shadow must not slow the live path. It runs on the node's background thread (the kernel's
+//! idle scheduling class: only on a core with nothing else to do), one shadow checkout at a
+//! time on a node, and at most `MAX_PENDING` wait their turn: a sampled checkout beyond that is skipped
 //! (and counted), so a shadow that loops costs the node at most one low-priority core and a
 //! bounded queue, never an unbounded one.
 
@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::checkout::{Checkout, run_pipeline};
 use super::replay::{Outcome, RecordedCheckout, ReplayStatus, compare};
-use super::scheduler::run_at_low_priority;
+use super::scheduler::run_in_background;
 use super::{Quote, QuoteError, SampledDeployment, TenantHooks};
 use crate::runtime::Hook;
 use crate::store::ShadowRun;
@@ -63,7 +63,7 @@ impl Checkout {
     /// Runs `shadow` on `input` in the background and records how its outcome compares with
     /// the live `quote`'s. Returns at once: everything but the admission check (building the
     /// shadow's hooks, the run, both outcomes' views and their comparison) happens on the
-    /// low-priority threads, and the result is written by the run-history writer in its
+    /// background thread, and the result is written by the run-history writer in its
     /// batches.
     pub(super) fn shadow(
         &self,
@@ -91,7 +91,7 @@ impl Checkout {
             };
             let compared = {
                 let (tenant, request_id) = (tenant.clone(), request_id.clone());
-                run_at_low_priority(move || {
+                run_in_background(move || {
                     // The other hooks as they are live, but with breakers of their own: the
                     // shadow's runs must not move the live breakers. The shadow keeps its own,
                     // so one that keeps failing stops being run.

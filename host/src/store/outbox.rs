@@ -19,7 +19,7 @@ pub struct NewEvent {
 }
 
 /// An event as stored and delivered.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
     /// The tenant's own event number, 1, 2, 3, ...: a consumer resumes after the last it saw
     /// (the SSE id), and other tenants' events never show in it.

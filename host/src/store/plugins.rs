@@ -1,7 +1,7 @@
 //! The plugin registry (uploaded components, content-addressed per tenant) and deployments
 //! (which component runs at which hook, with what config, policy and limits), with history.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -10,7 +10,7 @@ use super::outbox::insert_event;
 use super::{NewEvent, Result, Store, StoreError, Tx, from_json, json, parse};
 
 /// An uploaded component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PluginRecord {
     /// `sha256:<hex>` of the component's bytes.
     pub digest: String,
@@ -42,7 +42,7 @@ fn json_schema_document() -> utoipa::openapi::Schema {
 }
 
 /// Where a deployment stands in its hook's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeploymentStatus {
     /// Serving the hook now.
@@ -149,7 +149,7 @@ impl NewDeployment {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeploymentRecord {
     pub id: String,
     pub hook: String,

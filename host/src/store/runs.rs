@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::{Backend, Result, Store, StoreError, flag, from_json, json, take_numbers};
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RunRecord {
     /// The tenant's own run number, 1, 2, 3, ..., assigned on insert (0 before): other
     /// tenants' runs never show in it.

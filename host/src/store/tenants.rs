@@ -1,12 +1,12 @@
 //! Tenants and their API keys (only the secret's hash is stored).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, Tx, int, is_unique_violation};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
     /// Short stable id, e.g. `jiomart`.
     pub id: String,

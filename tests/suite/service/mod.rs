@@ -1,6 +1,7 @@
 //! The checkout service end to end: the real router (in process, and over TCP where
 //! concurrency matters) with the example plugins uploaded and deployed through the admin API.
 
+mod admin_commands;
 mod artifacts;
 mod auth;
 mod canary;
@@ -244,16 +245,26 @@ pub use mandi_tests::samples::{
 };
 
 /// Waits until `check` passes, polling, for at most five seconds.
-pub async fn eventually<F, Fut>(mut check: F)
+pub async fn eventually<F, Fut>(check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    eventually_within(std::time::Duration::from_secs(5), check).await;
+}
+
+/// Waits until `check` passes, polling, for at most `patience`: for work done in the
+/// background at the lowest priority, which waits for idle CPU behind the other tests.
+pub async fn eventually_within<F, Fut>(patience: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + patience;
     while !check().await {
         assert!(
             std::time::Instant::now() < deadline,
-            "condition not met within 5 s"
+            "condition not met within {patience:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

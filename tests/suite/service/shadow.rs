@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{ADMIN, TestService, eventually};
+use super::{ADMIN, TestService, eventually_within};
+
+/// Shadows run on the background thread, when a core is idle: patience, not a timing.
+const SHADOW_PATIENCE: Duration = Duration::from_secs(30);
 
 fn lipsticks(segment: &str) -> Value {
     json!({
@@ -59,7 +62,10 @@ async fn a_shadow_is_compared_on_live_checkouts_never_served_and_promoted_in_one
     assert_eq!(gold.body["totals"]["total"], 143_820, "{gold:?}");
     let silver = svc.post("/v1/quotes", &key, lipsticks("silver")).await;
     assert_eq!(silver.status, StatusCode::OK, "{silver:?}");
-    eventually(|| async { shadow_of(&svc, &shadow).await["runs"] == 2 }).await;
+    eventually_within(SHADOW_PATIENCE, || async {
+        shadow_of(&svc, &shadow).await["runs"] == 2
+    })
+    .await;
     let report = shadow_of(&svc, &shadow).await;
     assert_eq!(
         (
@@ -131,7 +137,10 @@ async fn a_shadow_that_loops_or_panics_never_changes_or_holds_up_a_live_quote() 
         took < Duration::from_millis(1500),
         "the live quote waited for its shadow: {took:?}"
     );
-    eventually(|| async { shadow_of(&svc, &looping).await["failed"] == 1 }).await;
+    eventually_within(SHADOW_PATIENCE, || async {
+        shadow_of(&svc, &looping).await["failed"] == 1
+    })
+    .await;
     let failure = shadow_of(&svc, &looping).await["examples"][0]["failure"].clone();
     assert!(failure.to_string().contains("pricing"), "{failure}");
 
@@ -141,7 +150,10 @@ async fn a_shadow_that_loops_or_panics_never_changes_or_holds_up_a_live_quote() 
     assert_eq!(quote.status, StatusCode::OK, "{quote:?}");
     assert_eq!(quote.body["totals"], live.body["totals"]);
     assert_eq!(quote.body["degraded"], false);
-    eventually(|| async { shadow_of(&svc, &panicking).await["failed"] == 1 }).await;
+    eventually_within(SHADOW_PATIENCE, || async {
+        shadow_of(&svc, &panicking).await["failed"] == 1
+    })
+    .await;
     let history = svc
         .get("/admin/tenants/tira/deployments?hook=pricing", ADMIN)
         .await;

@@ -241,7 +241,8 @@ fn shadow_then_promote(api: &Api, admin: &str, key: &str) -> anyhow::Result<()> 
     }
     let path = format!("/admin/tenants/tira/rollouts/{id}");
     let mut report = Value::Null;
-    for _ in 0..100 {
+    // Shadows run when a core is idle: up to 30 s on a busy machine, moments on an idle one.
+    for _ in 0..600 {
         report = api.get(&path, admin)?.1;
         if report["runs"] == 2 {
             break;

@@ -1,0 +1,199 @@
+//! The platform team's `mandi` commands against a live service: a tenant set up, a component
+//! uploaded and deployed, its runs and events read, a refused deploy and a rollback, all from
+//! the command line, in tables and in JSON.
+
+use std::io::BufRead as _;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+use super::{ADMIN, LiveService};
+
+/// `mandi <args>` against `server` with the admin token from the environment.
+fn mandi(server: &str, args: &[&str]) -> Output {
+    Command::new(mandi_tests::mandi_bin())
+        .args(args)
+        .env("MANDI_SERVER", server)
+        .env("MANDI_ADMIN_TOKEN", ADMIN)
+        .output()
+        .expect("runs mandi")
+}
+
+fn ok(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_str(&ok(output)).expect("JSON on stdout")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_team_runs_a_tenant_from_the_command_line() {
+    let service = LiveService::start(|_| {}).await;
+    let server = service.api.base().to_owned();
+    service
+        .client(move |api| {
+            let run = |args: &[&str]| mandi(&server, args);
+
+            // A tenant: its key is printed once; the list shows it.
+            let created = json_of(&run(&[
+                "tenants",
+                "create",
+                "tira",
+                "--name",
+                "Tira Beauty",
+                "--currency",
+                "INR",
+                "--json",
+            ]));
+            let key = created["api_key"].as_str().expect("a key").to_owned();
+            let listed = ok(&run(&["tenants", "list"]));
+            assert!(
+                listed.contains("tira") && listed.contains("Tira Beauty"),
+                "{listed}"
+            );
+            let (products, nodes) = mandi_tests::samples::sample_catalog();
+            let (status, _) = api
+                .post("/v1/products", &key, &json!({ "products": products }), &[])
+                .expect("products");
+            assert_eq!(status, 200);
+            let (status, _) = api
+                .post("/v1/nodes", &key, &json!({ "nodes": nodes }), &[])
+                .expect("nodes");
+            assert_eq!(status, 200);
+
+            // Upload: the table names the digest and hooks; inspect finds it by a prefix.
+            let tira = mandi_tests::plugin_path("tira");
+            let uploaded = json_of(&run(&[
+                "plugins",
+                "upload",
+                "tira",
+                tira.to_str().expect("path"),
+                "--json",
+            ]));
+            let digest = uploaded["digest"].as_str().expect("digest").to_owned();
+            let table = ok(&run(&["plugins", "list", "tira"]));
+            assert!(
+                table.contains(&digest) && table.contains("pricing"),
+                "{table}"
+            );
+            let inspected = ok(&run(&["plugins", "inspect", "tira", &digest[..20]]));
+            assert!(
+                inspected.contains("loyalty_bps"),
+                "the config schema: {inspected}"
+            );
+
+            // A deploy with a config file.
+            let dir = tempfile::tempdir().expect("temp dir");
+            let config = dir.path().join("tira.json");
+            let tira_config = mandi_tests::samples::example_config("tira");
+            std::fs::write(&config, tira_config.to_string()).expect("config file");
+            let deployed = json_of(&run(&[
+                "deploy",
+                "tira",
+                "--hook",
+                "pricing",
+                "--plugin",
+                &digest,
+                "--config",
+                config.to_str().expect("path"),
+                "--json",
+            ]));
+            assert_eq!(deployed["status"], "active");
+            assert_eq!(deployed["config"], tira_config);
+
+            // Refused: the service's code and message, exit 1, nothing deployed.
+            let refused = run(&["deploy", "tira", "--hook", "checkout", "--plugin", &digest]);
+            assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+            let stderr = String::from_utf8_lossy(&refused.stderr);
+            assert!(stderr.contains("unknown-hook (422)"), "{stderr}");
+            let history = json_of(&run(&["deployments", "tira", "--json"]));
+            assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+
+            // A second version, then a rollback to the first.
+            let second = json_of(&run(&[
+                "deploy", "tira", "--hook", "pricing", "--plugin", &digest, "--json",
+            ]));
+            assert_eq!(second["version"], 2);
+            let rolled = ok(&run(&["rollback", "tira", "pricing"]));
+            assert!(rolled.contains("rolled back pricing"), "{rolled}");
+            let history = ok(&run(&["deployments", "tira", "--hook", "pricing"]));
+            assert!(
+                history.contains("rolled-back") && history.contains("active"),
+                "{history}"
+            );
+
+            // A quote, then its runs and one run with its logs.
+            let (status, quote) = api
+                .post(
+                    "/v1/quotes",
+                    &key,
+                    &mandi_tests::samples::small_request(),
+                    &[],
+                )
+                .expect("quote");
+            assert_eq!(status, 200, "{quote}");
+            let runs = ok(&run(&["runs", "tira", "--json"]));
+            let first: Value =
+                serde_json::from_str(runs.lines().next().expect("a run")).expect("one run a line");
+            assert_eq!(first["hook"], "pricing");
+            assert_eq!(first["request_id"], quote["request_id"]);
+            let table = ok(&run(&["runs", "tira", "--hook", "pricing"]));
+            assert!(
+                table.contains("pricing") && table.contains(" ok "),
+                "{table}"
+            );
+            let one = ok(&run(&["run", "tira", &first["id"].to_string()]));
+            assert!(one.contains("logs ("), "{one}");
+
+            // Events from the start: the deploys and the rollback, as they were.
+            let mut events = Command::new(mandi_tests::mandi_bin())
+                .args(["events", "tira", "--after", "0"])
+                .env("MANDI_SERVER", &server)
+                .env("MANDI_ADMIN_TOKEN", ADMIN)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mandi events");
+            let lines = std::io::BufReader::new(events.stdout.take().expect("stdout")).lines();
+            let mut seen = Vec::new();
+            for line in lines {
+                let line = line.expect("a line");
+                let done = line.contains("plugin.rolled-back");
+                seen.push(line);
+                if done {
+                    break;
+                }
+            }
+            events.kill().expect("stops");
+            let _ = events.wait();
+            let kinds: Vec<&str> = (seen.iter())
+                .filter_map(|l| l.split_whitespace().nth(3))
+                .collect();
+            assert_eq!(
+                kinds,
+                [
+                    "plugin.uploaded",
+                    "plugin.deployed",
+                    "plugin.deployed",
+                    "plugin.rolled-back"
+                ],
+                "{seen:?}"
+            );
+
+            // Without the token: a clear message, not a request.
+            let output = Command::new(mandi_tests::mandi_bin())
+                .args(["tenants", "list", "--server", &server])
+                .env_remove("MANDI_ADMIN_TOKEN")
+                .output()
+                .expect("runs mandi");
+            assert_ne!(output.status.code(), Some(0));
+            assert!(
+                String::from_utf8_lossy(&output.stderr).contains("admin token is needed"),
+                "{output:?}"
+            );
+        })
+        .await;
+    service.shutdown().await;
+}
