@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::api::{CreateTenant, Deploy, DeployMode, RollbackWhen};
 use crate::client::{AdminClient, ClientError};
+use crate::pipeline::HealthReport;
 use crate::store::{DeploymentRecord, EventRecord, PluginRecord, RunFilter, RunRecord, Tenant};
 
 /// Where the service is and how to talk to it; every admin command takes these.
@@ -181,6 +182,13 @@ pub struct RunsArgs {
 /// The commands that run against a service, through its admin API.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Every tenant at a glance: quotes a minute, p50/p99, failures, each hook's live version
+    /// and breaker, over the last minutes.
+    Health {
+        /// The window [default: 60].
+        #[arg(long, default_value_t = 60)]
+        minutes: u32,
+    },
     /// Tenants on the service: create, list, another API key.
     #[command(subcommand)]
     Tenants(TenantsCommand),
@@ -279,6 +287,10 @@ fn execute(client: &AdminClient, out: &Output, command: AdminCommand) -> anyhow:
                     created.tenant.id, created.tenant.name, created.api_key
                 )
             })
+        }
+        AdminCommand::Health { minutes } => {
+            let report = client.health(minutes)?;
+            out.show(&report, || health_table(&report))
         }
         AdminCommand::Tenants(TenantsCommand::List) => {
             let tenants = client.tenants()?;
@@ -577,6 +589,48 @@ fn table(header: &[&str]) -> Table {
         .load_preset(presets::NOTHING)
         .set_header(header.to_vec());
     table
+}
+
+fn health_table(report: &HealthReport) -> String {
+    let ms = |value: Option<f64>| value.map_or("-".to_owned(), |ms| format!("{ms:.2} ms"));
+    let mut table = table(&[
+        "tenant",
+        "quotes/min",
+        "p50",
+        "p99",
+        "failed",
+        "hooks (version, breaker, failed, p99)",
+    ]);
+    for tenant in &report.tenants {
+        let hooks = (tenant.hooks.iter())
+            .map(|h| {
+                let version = h
+                    .live
+                    .as_ref()
+                    .map_or("default".to_owned(), |l| format!("v{}", l.version));
+                let rollouts = (h.rollouts.iter())
+                    .map(|r| format!(" +{:?}", r.status).to_lowercase())
+                    .collect::<String>();
+                format!(
+                    "{} {version}{rollouts} {} {:.1}% {}",
+                    h.hook,
+                    h.breaker.as_deref().unwrap_or("-"),
+                    h.figures.failure_rate * 100.0,
+                    ms(h.figures.p99_ms),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        table.add_row(vec![
+            tenant.id.clone(),
+            format!("{:.1}", tenant.quotes_per_minute),
+            ms(tenant.quotes.p50_ms),
+            ms(tenant.quotes.p99_ms),
+            format!("{:.1}%", tenant.quotes.failure_rate * 100.0),
+            hooks,
+        ]);
+    }
+    format!("last {} minutes\n{table}", report.minutes)
 }
 
 fn tenants_table(tenants: &[Tenant]) -> String {

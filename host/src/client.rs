@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::{CreateTenant, CreatedKey, CreatedTenant, Deploy};
+use crate::pipeline::HealthReport;
 use crate::store::{DeploymentRecord, EventRecord, PluginRecord, RunFilter, RunRecord, Tenant};
 
 /// The service answered with an error (or not as the API says it would).
@@ -71,6 +72,15 @@ impl AdminClient {
 
     pub fn create_tenant(&self, tenant: &CreateTenant) -> ClientResult<CreatedTenant> {
         self.send("POST", "/admin/tenants", Some(tenant))
+    }
+
+    /// Every tenant's health over the last `minutes`.
+    pub fn health(&self, minutes: u32) -> ClientResult<HealthReport> {
+        self.send(
+            "GET",
+            &format!("/admin/health?minutes={minutes}"),
+            None::<&()>,
+        )
     }
 
     pub fn tenants(&self) -> ClientResult<Vec<Tenant>> {

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod catalog;
 mod checkout;
+mod console;
 mod error;
 mod events;
 mod input;
@@ -159,6 +160,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tenants/{tenant}/runs", get(runs::admin_list_runs))
         .route("/tenants/{tenant}/runs/{id}", get(runs::admin_get_run))
+        .route("/tenants/{tenant}/runs/{id}/input", get(console::run_input))
+        .route("/health", get(console::health_report))
         .route("/tenants/{tenant}/events", get(events::admin_stream));
     let tenant = Router::new()
         .route("/tenant", get(catalog::whoami))
@@ -196,6 +199,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/console", get(console::page))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -285,6 +291,7 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
         checkout::quote, checkout::place_order, checkout::list_orders,
         checkout::get_order, runs::list_deployments, runs::list_runs, runs::get_run,
         events::stream, runs::admin_list_runs, runs::admin_get_run, events::admin_stream,
+        console::run_input, console::health_report,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&SecuritySchemes, &CommonResponses),

@@ -269,6 +269,11 @@ impl Checkout {
         &self.runs
     }
 
+    /// Writes this node's minute figures now (they are otherwise written every few seconds).
+    pub async fn write_stats(&self) {
+        self.runs.write_stats(&self.store).await;
+    }
+
     pub(super) fn store(&self) -> &Store {
         &self.store
     }
@@ -415,6 +420,7 @@ impl Checkout {
         request_id: &str,
         which: Hooks,
     ) -> Result<(QuoteView, PricedCart, Vec<String>), CheckoutError> {
+        let started = Instant::now();
         check_request(request)?;
         let cart = self.cart(tenant, request).await?;
         let (nodes, payment_methods) = self.store.nodes_and_payment_methods(&tenant.id).await?;
@@ -459,6 +465,14 @@ impl Checkout {
                     self.shadow(&tenant.id, request_id, input, live, &hooks, shadow);
                 }
             }
+            let now = store::now_ms();
+            (self.runs.stats()).record(
+                &tenant.id,
+                now,
+                started.elapsed(),
+                &quote,
+                trace_of(&quote),
+            );
             self.report(tenant, request_id, trace_of(&quote), &hooks, input);
         }
         Ok(into_view(request_id, quote.map_err(checkout_error)?))

@@ -187,6 +187,11 @@ impl Deployments {
         }
     }
 
+    /// A deployment's breaker state on this node; `None` when this node has not run it lately.
+    pub fn breaker_state(&self, deployment_id: &str) -> Option<super::BreakerState> {
+        (self.breakers.get(deployment_id)).map(|b| b.state(std::time::Instant::now()))
+    }
+
     /// The breaker of a deployment, created closed on first use.
     pub fn breaker(&self, deployment_id: &str) -> Arc<CircuitBreaker> {
         self.breakers.get_with_by_ref(deployment_id, || {

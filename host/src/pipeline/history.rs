@@ -13,6 +13,7 @@
 //! run can never cost another tenant's runs their history.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -20,6 +21,7 @@ use tokio::task::JoinHandle;
 use mandi_sdk::RunInput;
 
 use super::HookTrace;
+use super::stats::LiveStats;
 use crate::runtime::LogRecord;
 use crate::store::{CheckoutInputRecord, RunRecord, ShadowRun, Store, storable_text};
 
@@ -49,7 +51,12 @@ enum Recorded {
 #[derive(Debug, Clone)]
 pub struct RecordRuns {
     queue: mpsc::Sender<Recorded>,
+    /// Live quotes and calls by the minute, written by the same task every few seconds.
+    stats: Arc<LiveStats>,
 }
+
+/// How often the writer writes this node's minute figures.
+const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The writer task.
 #[derive(Debug)]
@@ -70,17 +77,26 @@ impl RecordRuns {
     pub fn start(store: Store) -> (Self, RunWriter) {
         let (queue, mut rx) = mpsc::channel::<Recorded>(QUEUE_CAPACITY);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let stats = Arc::new(LiveStats::default());
+        let live_stats = stats.clone();
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut stats_due = tokio::time::interval(STATS_EVERY);
+            stats_due.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let received = tokio::select! {
                     n = rx.recv_many(&mut batch, BATCH) => n,
+                    _ = stats_due.tick() => {
+                        write_stats(&store, &live_stats).await;
+                        continue;
+                    }
                     _ = &mut stopped => {
                         // Refuse new records, then drain what is queued.
                         rx.close();
                         while rx.recv_many(&mut batch, BATCH).await > 0 {
                             write(&store, &mut batch).await;
                         }
+                        write_stats(&store, &live_stats).await;
                         break;
                     }
                 };
@@ -90,7 +106,17 @@ impl RecordRuns {
                 write(&store, &mut batch).await;
             }
         });
-        (Self { queue }, RunWriter { stop, task })
+        (Self { queue, stats }, RunWriter { stop, task })
+    }
+
+    /// This node's live figures by the minute.
+    pub fn stats(&self) -> &LiveStats {
+        &self.stats
+    }
+
+    /// Writes this node's figures now, so a reader right after sees its latest quotes.
+    pub async fn write_stats(&self, store: &Store) {
+        write_stats(store, &self.stats).await;
     }
 
     /// Queues a record of every plugin call in `trace` (platform defaults are not runs), and
@@ -162,6 +188,13 @@ impl RecordRuns {
         {
             crate::telemetry::runs_dropped(&tenant, 1);
         }
+    }
+}
+
+async fn write_stats(store: &Store, stats: &LiveStats) {
+    let rows = stats.snapshot(crate::store::now_ms());
+    if let Err(err) = store.write_minute_stats(stats.node(), &rows).await {
+        tracing::warn!(error = %err, rows = rows.len(), "could not write the minute figures");
     }
 }
 

@@ -18,6 +18,7 @@ mod payment;
 mod replay;
 mod scheduler;
 mod shadow;
+mod stats;
 mod test_carts;
 mod transform;
 pub mod views;
@@ -50,6 +51,7 @@ pub use replay::{
 };
 pub use scheduler::{Busy, SchedulerConfig, TenantScheduler};
 pub use shadow::Shadows;
+pub use stats::{HealthInputs, HealthReport, LiveStats, health};
 pub use test_carts::{
     Expectation, ExpectedAdjustment, ExpectedOutcome, MAX_TEST_CARTS, TestCart, tally,
 };

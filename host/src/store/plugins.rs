@@ -469,6 +469,22 @@ impl Store {
         Ok(record)
     }
 
+    /// Every tenant's active, shadow and canary deployments (the system role): the console's
+    /// view of what serves each hook.
+    pub async fn serving_deployments(&self) -> Result<Vec<(String, DeploymentRecord)>> {
+        let mut tx = self.system_tx(false).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM deployments WHERE status IN ('active', 'shadow', 'canary')
+             ORDER BY tenant_id, hook, seq",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("tenant_id")?, deployment_from(row)?)))
+            .collect()
+    }
+
     /// Every tenant's canary deployments (the system role): what the canary watch judges.
     pub async fn canaries(&self) -> Result<Vec<(String, DeploymentRecord)>> {
         let mut tx = self.system_tx(false).await?;

@@ -391,6 +391,24 @@ impl Store {
         row.map(|r| run_from(&r)).transpose()
     }
 
+    /// The input (JSON) of the checkout run `id` belonged to, when it was kept; `None` when
+    /// there is no such run or its input was not kept.
+    pub async fn run_input(&self, tenant: &str, id: i64) -> Result<Option<String>> {
+        let mut tx = self.tenant_tx(tenant, false).await?;
+        let input = sqlx::query_scalar(
+            "SELECT i.input FROM plugin_runs r JOIN checkout_inputs i
+                ON i.tenant_id = r.tenant_id AND i.request_id = r.request_id
+               AND i.created_at = r.created_at
+             WHERE r.tenant_id = $1 AND r.number = $2 LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(input)
+    }
+
     /// How the newest (at most `last`) calls of a deployment since `since_ms` went: whether
     /// each was `ok`, and its duration in µs.
     pub async fn deployment_calls(
@@ -421,8 +439,8 @@ impl Store {
             .collect()
     }
 
-    /// Deletes runs of every tenant recorded before `cutoff_ms`, with their checkout inputs;
-    /// returns how many runs.
+    /// Deletes runs of every tenant recorded before `cutoff_ms`, with their checkout inputs,
+    /// shadow runs and minute figures; returns how many runs.
     pub async fn prune_runs(&self, cutoff_ms: i64) -> Result<u64> {
         let mut tx = self.system_tx(true).await?;
         let deleted = sqlx::query("DELETE FROM plugin_runs WHERE created_at < $1")
@@ -436,6 +454,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("DELETE FROM minute_stats WHERE minute < $1")
+            .bind(cutoff_ms)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(deleted)
     }

@@ -147,6 +147,12 @@ async fn the_platform_team_runs_a_tenant_from_the_command_line() {
             let one = ok(&run(&["run", "tira", &first["id"].to_string()]));
             assert!(one.contains("logs ("), "{one}");
 
+            // Health: the quote, and pricing's live version and breaker.
+            let health = json_of(&run(&["health", "--minutes", "5", "--json"]));
+            assert_eq!(health["tenants"][0]["quotes"]["count"], 1, "{health}");
+            let table = ok(&run(&["health"]));
+            assert!(table.contains("pricing v1 closed"), "{table}");
+
             // Events from the start: the deploys and the rollback, as they were.
             let mut events = Command::new(mandi_tests::mandi_bin())
                 .args(["events", "tira", "--after", "0"])

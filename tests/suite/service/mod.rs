@@ -8,6 +8,7 @@ mod canary;
 mod cart_transform;
 mod checkout;
 mod config_schema;
+mod console;
 mod crash;
 mod demo;
 mod deployments;
