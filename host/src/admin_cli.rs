@@ -612,10 +612,11 @@ fn health_table(report: &HealthReport) -> String {
                     .map(|r| format!(" +{:?}", r.status).to_lowercase())
                     .collect::<String>();
                 format!(
-                    "{} {version}{rollouts} {} {:.1}% {}",
+                    "{} {version}{rollouts} {} failed {:.1}% rejected {:.1}% p99 {}",
                     h.hook,
                     h.breaker.as_deref().unwrap_or("-"),
                     h.figures.failure_rate * 100.0,
+                    h.figures.rejection_rate * 100.0,
                     ms(h.figures.p99_ms),
                 )
             })
@@ -627,6 +628,7 @@ fn health_table(report: &HealthReport) -> String {
             ms(tenant.quotes.p50_ms),
             ms(tenant.quotes.p99_ms),
             format!("{:.1}%", tenant.quotes.failure_rate * 100.0),
+            format!("{:.1}%", tenant.quotes.rejection_rate * 100.0),
             hooks,
         ]);
     }

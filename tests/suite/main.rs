@@ -1,6 +1,7 @@
 //! End-to-end tests: real components, built from source, run through the real host.
 
 mod cli;
+mod console_browser;
 mod examples;
 mod hostile;
 mod isolation;

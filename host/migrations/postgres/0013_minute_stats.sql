@@ -7,7 +7,8 @@ CREATE TABLE minute_stats (
     minute     BIGINT NOT NULL,  -- Unix ms at the minute's start
     node       TEXT NOT NULL,
     calls      BIGINT NOT NULL,
-    failed     BIGINT NOT NULL,
+    failed     BIGINT NOT NULL,  -- failures: timeouts, traps, limits, invalid output
+    rejected   BIGINT NOT NULL,  -- refusals the plugin chose (its error): business rules
     degraded   BIGINT NOT NULL,  -- calls that failed and were skipped (fail-open)
     durations  TEXT NOT NULL,    -- JSON: [[bucket, count], ...] of a log-scale histogram
     PRIMARY KEY (tenant_id, hook, minute, node)

@@ -311,13 +311,13 @@
 
   function quoteSpark(series, width, height) {
     return sparkline([
-      { values: series.map((m) => m.quotes), cls: 'line' },
+      { values: series.map((m) => m.count), cls: 'line' },
       { values: series.map((m) => m.failed), cls: 'line-bad' },
     ], width, height, 'Quotes per minute, failed in red');
   }
 
   function hookSpark(series, width, height, withFailures) {
-    const lines = [{ values: series.map((m) => m.calls), cls: 'line' }];
+    const lines = [{ values: series.map((m) => m.count), cls: 'line' }];
     if (withFailures) {
       lines.push({ values: series.map((m) => m.degraded), cls: 'line-warn' });
       lines.push({ values: series.map((m) => m.failed), cls: 'line-bad' });
@@ -369,7 +369,7 @@
     const empty = el('p', { class: 'muted', hidden: true }, 'No tenants yet.');
     main.append(panel('Tenants', [error,
       el('table', { id: 'tenants', class: 'grid glance' },
-        th('Tenant', 'Quotes/min', 'p50 ms', 'p99 ms', 'Failed', 'Quotes, last hour', 'Hooks'), body),
+        th('Tenant', 'Quotes/min', 'p50 ms', 'p99 ms', 'Failed', 'Rejected', 'Quotes, last hour', 'Hooks'), body),
       empty], el('span', { class: 'muted' }, 'quotes/min: mean over the last 5 minutes')));
 
     let seen = new Map();
@@ -400,6 +400,8 @@
       el('td', { class: 'num' }, fig('p99', fmtMs(q.p99_ms))),
       el('td', { class: 'num', title: `${fmtInt(q.failed)} of ${fmtInt(q.count)} quotes failed` },
         fig('failed', failedShare(q))),
+      el('td', { class: 'num', title: `${fmtInt(q.rejected)} of ${fmtInt(q.count)} quotes refused by a plugin's rules` },
+        fig('rejected', fmtPct(q.rejection_rate))),
       el('td', {}, quoteSpark(t.series || [], 120, 24)),
       el('td', { class: 'hooks' },
         el('div', { class: 'hook-list' }, (t.hooks || []).map((h) => hookChip(h, fig)))));
@@ -414,9 +416,11 @@
         breakerBadge(h.breaker),
         rolloutBadges(h.rollouts)),
       el('div', { class: 'hook-figs' },
-        el('span', { title: `${fmtInt(h.failed)} of ${fmtInt(h.calls)} calls failed` },
+        el('span', { title: `${fmtInt(h.failed)} of ${fmtInt(h.count)} calls failed` },
           'fail ', fig(`${key}:fail`, fmtPct(h.failure_rate))),
-        el('span', { title: `${fmtInt(h.degraded)} of ${fmtInt(h.calls)} calls degraded` },
+        el('span', { title: `${fmtInt(h.rejected)} of ${fmtInt(h.count)} calls refused by the plugin's rules` },
+          'rej ', fig(`${key}:rej`, fmtPct(h.rejection_rate))),
+        el('span', { title: `${fmtInt(h.degraded)} of ${fmtInt(h.count)} calls degraded` },
           'degr ', fig(`${key}:degr`, fmtPct(h.degraded_rate))),
         el('span', {}, 'p99 ', fig(`${key}:p99`, fmtMs(h.p99_ms)), ' ms'),
         hookSpark(h.series || [], 72, 16, false)));
@@ -509,9 +513,12 @@
         breakerBadge(h.breaker),
         rolloutBadges(h.rollouts)),
       el('div', { class: 'hook-figs' },
-        el('span', {}, 'calls ', fig(`${key}:calls`, fmtInt(h.calls))),
+        el('span', {}, 'calls ', fig(`${key}:calls`, fmtInt(h.count))),
         el('span', {}, 'failed ', fig(`${key}:failed`, fmtInt(h.failed)),
           ' (', fig(`${key}:fail`, fmtPct(h.failure_rate)), ')'),
+        el('span', { title: 'refusals the plugin chose (its own error): business rules, not failures' },
+          'rejected ', fig(`${key}:rejected`, fmtInt(h.rejected)),
+          ' (', fig(`${key}:rej`, fmtPct(h.rejection_rate)), ')'),
         el('span', {}, 'degraded ', fig(`${key}:degraded`, fmtInt(h.degraded)),
           ' (', fig(`${key}:degr`, fmtPct(h.degraded_rate)), ')'),
         el('span', {}, 'p50 ', fig(`${key}:p50`, fmtMs(h.p50_ms)), ' ms'),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{HookTrace, Quote, QuoteError};
+use super::{HookFailure, HookTrace, Quote, QuoteError};
 use crate::store::{DeploymentRecord, DeploymentStatus, MinuteStat, Tenant};
 
 const MINUTE_MS: i64 = 60_000;
@@ -69,16 +69,47 @@ impl Histogram {
 struct Counts {
     calls: u64,
     failed: u64,
+    rejected: u64,
     degraded: u64,
     durations: Histogram,
 }
 
+/// How a quote or a call ended, as the figures count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Ok,
+    /// The plugin failed (timeout, trap, limit, invalid output) and the quote with it.
+    Failed,
+    /// The plugin refused (its own error): a business rule, not a failure.
+    Rejected,
+    /// The plugin failed and was skipped (fail-open).
+    Degraded,
+}
+
 impl Counts {
-    fn count(&mut self, took: Duration, failed: bool, degraded: bool) {
+    fn count(&mut self, took: Duration, ended: Ended) {
         self.calls += 1;
-        self.failed += u64::from(failed);
-        self.degraded += u64::from(degraded);
+        self.failed += u64::from(ended == Ended::Failed);
+        self.rejected += u64::from(ended == Ended::Rejected);
+        self.degraded += u64::from(ended == Ended::Degraded);
         self.durations.record(took);
+    }
+
+    fn add(&mut self, other: &Counts) {
+        self.calls += other.calls;
+        self.failed += other.failed;
+        self.rejected += other.rejected;
+        self.degraded += other.degraded;
+        self.durations.merge(other.durations.buckets());
+    }
+}
+
+fn ended(failure: Option<&HookFailure>, skipped: bool) -> Ended {
+    match failure {
+        None => Ended::Ok,
+        Some(_) if skipped => Ended::Degraded,
+        Some(HookFailure::PluginError { .. }) => Ended::Rejected,
+        Some(_) => Ended::Failed,
     }
 }
 
@@ -117,10 +148,10 @@ impl LiveStats {
         trace: &[HookTrace],
     ) {
         let minute = now_ms - now_ms.rem_euclid(MINUTE_MS);
-        let (failed, degraded) = match quote {
-            Ok(quote) => (false, quote.degraded),
-            Err(QuoteError::HookFailed(_)) => (true, false),
-            Err(QuoteError::Cart(_)) => (false, false),
+        let quote_ended = match quote {
+            Ok(quote) if quote.degraded => Ended::Degraded,
+            Ok(_) | Err(QuoteError::Cart(_)) => Ended::Ok,
+            Err(QuoteError::HookFailed(failed)) => ended(Some(&failed.failure), false),
         };
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         let minutes = match tenants.get_mut(tenant) {
@@ -130,16 +161,11 @@ impl LiveStats {
         minutes
             .entry((minute, QUOTE))
             .or_default()
-            .count(took, failed, degraded);
+            .count(took, quote_ended);
         for call in trace.iter().filter(|t| t.source.is_some()) {
-            minutes
-                .entry((minute, call.hook.as_str()))
-                .or_default()
-                .count(
-                    call.duration,
-                    call.outcome == "failed",
-                    call.outcome == "skipped",
-                );
+            let call_ended = ended(call.error.as_ref(), call.outcome == "skipped");
+            (minutes.entry((minute, call.hook.as_str())).or_default())
+                .count(call.duration, call_ended);
         }
     }
 
@@ -157,6 +183,7 @@ impl LiveStats {
                     minute,
                     calls: i64::try_from(counts.calls).unwrap_or(i64::MAX),
                     failed: i64::try_from(counts.failed).unwrap_or(i64::MAX),
+                    rejected: i64::try_from(counts.rejected).unwrap_or(i64::MAX),
                     degraded: i64::try_from(counts.degraded).unwrap_or(i64::MAX),
                     durations: counts.durations.buckets(),
                 });
@@ -196,9 +223,14 @@ pub struct TenantHealth {
 #[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Figures {
     pub count: u64,
+    /// Failures: timeouts, traps, limits, invalid output (a fail-closed hook's fail the quote).
     pub failed: u64,
+    /// Refusals the plugin chose (its error, e.g. no pharmacy can fill the order).
+    pub rejected: u64,
+    /// Failed and skipped (fail-open): served without the hook.
     pub degraded: u64,
     pub failure_rate: f64,
+    pub rejection_rate: f64,
     pub degraded_rate: f64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
@@ -210,6 +242,7 @@ pub struct MinuteFigures {
     pub minute: i64,
     pub count: u64,
     pub failed: u64,
+    pub rejected: u64,
     pub degraded: u64,
     pub p99_ms: Option<f64>,
 }
@@ -273,6 +306,7 @@ pub fn health(inputs: HealthInputs<'_>) -> HealthReport {
             .or_default();
         counts.calls += u64::try_from(row.calls).unwrap_or(0);
         counts.failed += u64::try_from(row.failed).unwrap_or(0);
+        counts.rejected += u64::try_from(row.rejected).unwrap_or(0);
         counts.degraded += u64::try_from(row.degraded).unwrap_or(0);
         counts.durations.merge(row.durations.iter().copied());
     }
@@ -286,6 +320,7 @@ pub fn health(inputs: HealthInputs<'_>) -> HealthReport {
                     minute,
                     count: counts.calls,
                     failed: counts.failed,
+                    rejected: counts.rejected,
                     degraded: counts.degraded,
                     p99_ms: counts.durations.quantile_ms(0.99),
                 }
@@ -355,10 +390,7 @@ pub fn health(inputs: HealthInputs<'_>) -> HealthReport {
 fn figures(minutes: &BTreeMap<i64, Counts>) -> Figures {
     let mut total = Counts::default();
     for counts in minutes.values() {
-        total.calls += counts.calls;
-        total.failed += counts.failed;
-        total.degraded += counts.degraded;
-        total.durations.merge(counts.durations.buckets());
+        total.add(counts);
     }
     let rate = |n: u64| {
         if total.calls == 0 {
@@ -370,8 +402,10 @@ fn figures(minutes: &BTreeMap<i64, Counts>) -> Figures {
     Figures {
         count: total.calls,
         failed: total.failed,
+        rejected: total.rejected,
         degraded: total.degraded,
         failure_rate: rate(total.failed),
+        rejection_rate: rate(total.rejected),
         degraded_rate: rate(total.degraded),
         p50_ms: total.durations.quantile_ms(0.5),
         p99_ms: total.durations.quantile_ms(0.99),

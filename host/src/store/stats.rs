@@ -15,7 +15,10 @@ pub struct MinuteStat {
     /// Unix ms at the minute's start.
     pub minute: i64,
     pub calls: i64,
+    /// Failures of the plugin: timeouts, traps, limits, invalid output.
     pub failed: i64,
+    /// Refusals the plugin chose (its error): its business rules at work, not failures.
+    pub rejected: i64,
     /// Failed and skipped (fail-open): the quote went on without the hook.
     pub degraded: i64,
     /// Counts by duration bucket (see `pipeline::stats::Histogram`), as `[bucket, count]`.
@@ -33,11 +36,12 @@ impl Store {
         for stat in stats {
             sqlx::query(
                 "INSERT INTO minute_stats
-                   (tenant_id, hook, minute, node, calls, failed, degraded, durations)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   (tenant_id, hook, minute, node, calls, failed, rejected, degraded, durations)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (tenant_id, hook, minute, node) DO UPDATE SET
                    calls = excluded.calls, failed = excluded.failed,
-                   degraded = excluded.degraded, durations = excluded.durations",
+                   rejected = excluded.rejected, degraded = excluded.degraded,
+                   durations = excluded.durations",
             )
             .bind(&stat.tenant_id)
             .bind(&stat.hook)
@@ -45,6 +49,7 @@ impl Store {
             .bind(node)
             .bind(stat.calls)
             .bind(stat.failed)
+            .bind(stat.rejected)
             .bind(stat.degraded)
             .bind(json(&stat.durations))
             .execute(&mut *tx)
@@ -59,7 +64,7 @@ impl Store {
     pub async fn minute_stats_since(&self, since_minute: i64) -> Result<Vec<MinuteStat>> {
         let mut tx = self.system_tx(false).await?;
         let rows = sqlx::query(
-            "SELECT tenant_id, hook, minute, calls, failed, degraded, durations
+            "SELECT tenant_id, hook, minute, calls, failed, rejected, degraded, durations
              FROM minute_stats WHERE minute >= $1",
         )
         .bind(since_minute)
@@ -74,6 +79,7 @@ impl Store {
                     minute: row.try_get("minute")?,
                     calls: row.try_get("calls")?,
                     failed: row.try_get("failed")?,
+                    rejected: row.try_get("rejected")?,
                     degraded: row.try_get("degraded")?,
                     durations: from_json(row.try_get("durations")?, "minute durations")?,
                 })

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::{ADMIN, TestService, eventually, small_request};
+use super::{ADMIN, TestService, eventually, sample_request, small_request};
 
 fn tenant<'a>(report: &'a Value, id: &str) -> &'a Value {
     (report["tenants"].as_array().expect("tenants").iter())
@@ -25,6 +25,10 @@ async fn health_counts_each_tenants_quotes_and_hook_calls_by_the_minute() {
     }
     let quote = svc.post("/v1/quotes", &plain, small_request()).await;
     assert_eq!(quote.status, StatusCode::OK, "{quote:?}");
+    // netmeds's rule refuses the sample cart (no pharmacy fills it): a rejection, not a failure.
+    let netmeds = svc.brand("netmeds").await;
+    let refused = svc.post("/v1/quotes", &netmeds, sample_request()).await;
+    assert_eq!(refused.code(), "plugin-rejected", "{refused:?}");
 
     let report = svc.get("/admin/health?minutes=5", ADMIN).await;
     assert_eq!(report.status, StatusCode::OK, "{report:?}");
@@ -54,6 +58,16 @@ async fn health_counts_each_tenants_quotes_and_hook_calls_by_the_minute() {
         .get("/admin/tenants/tira/deployments?hook=pricing", ADMIN)
         .await;
     assert_eq!(pricing["live"]["deployment_id"], deployments.body[0]["id"]);
+
+    let netmeds_health = tenant(&report, "netmeds");
+    assert_eq!(netmeds_health["quotes"]["rejected"], 1);
+    assert_eq!(netmeds_health["quotes"]["failed"], 0);
+    let fulfillment = (netmeds_health["hooks"].as_array().expect("hooks").iter())
+        .find(|h| h["hook"] == "fulfillment")
+        .expect("fulfillment");
+    assert_eq!(fulfillment["rejected"], 1);
+    assert_eq!(fulfillment["rejection_rate"], 1.0);
+    assert_eq!(fulfillment["failure_rate"], 0.0);
 
     // Without plugins: its quotes, and no hooks.
     let plain_health = tenant(&report, "plain");

@@ -2,7 +2,8 @@
 //! on a scratch database, sets up a tenant per example brand through the admin API, quotes one
 //! cart for each (the same cart, three different answers), shows jiomart's combo pack expanded,
 //! tira's gift set merged and its payment rule, places an order twice with one idempotency key,
-//! prints curl commands to try, and keeps serving until Ctrl-C.
+//! prints curl commands to try and the console's address, and keeps serving (with a few quotes a
+//! second per brand, so the console's figures move) until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -198,16 +199,45 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         )?;
     }
     print_try_it(&server.base, &admin, &tenants, &carts);
+    println!(
+        "\nThe console: {}/console, log in with the admin token {admin}\n\
+         (or from a shell: MANDI_SERVER={} MANDI_ADMIN_TOKEN={admin} mandi health)",
+        server.base, server.base
+    );
     if args.once {
         server.stop();
         return Ok(());
     }
+    keep_quoting(&api, &tenants, &[sample_request(), small]);
     println!(
-        "\nmandi is serving on {} (database {}); Ctrl-C stops it.",
+        "\nmandi is serving on {} (database {}), with a few quotes a second for each brand so \
+         the console's figures move; Ctrl-C stops it.",
         server.base,
         rel(&dir.join("mandi.db"))
     );
     server.wait()
+}
+
+/// Quotes `carts` for every tenant, a few a second, in the background for as long as the demo
+/// serves: the traffic the console's figures show.
+fn keep_quoting(api: &Api, tenants: &[DemoTenant], carts: &[Value]) {
+    let (api, keys, carts) = (
+        api.clone(),
+        tenants
+            .iter()
+            .map(|t| t.api_key.clone())
+            .collect::<Vec<_>>(),
+        carts.to_vec(),
+    );
+    std::thread::spawn(move || {
+        for round in 0usize.. {
+            for key in &keys {
+                // Errors (the server stopping) end nothing: the demo exits with the server.
+                let _ = api.post("/v1/quotes", key, &carts[round % carts.len()], &[]);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
 }
 
 /// tira raises gold loyalty from 10% to 12%: first in shadow on every checkout, compared with

@@ -269,24 +269,13 @@ fn cell(run: &Run) -> String {
 
 /// wrk's path, installing Debian's package when it is missing.
 fn ensure_wrk() -> anyhow::Result<String> {
-    let found = |name: &str| {
-        Command::new(name)
+    let found = || {
+        Command::new("wrk")
             .arg("--version")
             .output()
             .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty())
     };
-    if !found("wrk") {
-        step("installing wrk (apt)");
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "wrk"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .context("running apt-get to install wrk")?;
-        ensure!(
-            status.success() && found("wrk"),
-            "could not install wrk; install it (`apt-get install wrk`) and re-run"
-        );
-    }
+    super::apt_install(&["wrk"], found)?;
     Ok("wrk".to_owned())
 }
 

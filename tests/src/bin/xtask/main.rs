@@ -116,6 +116,15 @@ fn test() -> anyhow::Result<()> {
              or set {NATS_ENV}=nats://HOST:PORT, and rerun `cargo xtask test`)"
         )),
     }
+    step("the console in headless Chromium over WebDriver: log in, live figures, a rollback");
+    let (chromium, chromedriver) = ensure_browser()?;
+    run(Command::new(cargo())
+        .args(["test", "--workspace", "--test", "e2e", "--"])
+        .args(["--include-ignored", BROWSER_TESTS])
+        .env(CHROMIUM_ENV, chromium)
+        .env(CHROMEDRIVER_ENV, chromedriver)
+        .env_remove(database::POSTGRES_ENV)
+        .current_dir(root()))?;
     step(
         "schemathesis: every operation of /openapi.json against mandi serve (admin token, tenant key)",
     );
@@ -135,6 +144,60 @@ fn test() -> anyhow::Result<()> {
             eprintln!("  - {suite}");
         }
     }
+    Ok(())
+}
+
+const BROWSER_TESTS: &str = "console_browser::";
+const CHROMIUM_ENV: &str = "MANDI_TEST_CHROMIUM";
+const CHROMEDRIVER_ENV: &str = "MANDI_TEST_CHROMEDRIVER";
+
+/// Chromium and ChromeDriver for the console's browser test: those in the environment, else
+/// Debian's (`chromium`, `chromium-driver`), installed with apt when missing.
+fn ensure_browser() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let given = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let (Some(chromium), Some(driver)) = (given(CHROMIUM_ENV), given(CHROMEDRIVER_ENV)) {
+        return Ok((chromium, driver));
+    }
+    let (chromium, driver) = (
+        PathBuf::from("/usr/bin/chromium"),
+        PathBuf::from("/usr/bin/chromedriver"),
+    );
+    apt_install(&["chromium", "chromium-driver"], || {
+        chromium.exists() && driver.exists()
+    })?;
+    Ok((chromium, driver))
+}
+
+/// Installs Debian packages with apt unless `present` says they already are.
+pub fn apt_install(packages: &[&str], present: impl Fn() -> bool) -> anyhow::Result<()> {
+    if present() {
+        return Ok(());
+    }
+    step(&format!("installing {} (apt)", packages.join(", ")));
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("running apt-get")
+    };
+    let mut status = install()?;
+    if !status.success() {
+        // A fresh machine may have no package lists yet.
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        status = install()?;
+    }
+    anyhow::ensure!(
+        status.success() && present(),
+        "could not install {}; install them (`apt-get install {}`) and re-run",
+        packages.join(", "),
+        packages.join(" ")
+    );
     Ok(())
 }
 
