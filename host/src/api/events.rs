@@ -22,7 +22,7 @@ const REPLAY_LIMIT: u32 = 1_000;
 
 #[utoipa::path(get, path = "/v1/events", tag = "plugins", security(("api_key" = [])),
     params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event")),
-    responses((status = 200, description = "text/event-stream of this tenant's events", content_type = "text/event-stream", body = EventRecord)))]
+    responses((status = 200, description = "text/event-stream of this tenant's events", content_type = "text/event-stream", body = super::schema::EventFrame)))]
 pub async fn stream(
     TenantAuth(tenant): TenantAuth,
     State(state): State<AppState>,
@@ -35,7 +35,7 @@ pub async fn stream(
     security(("admin_token" = [])),
     params(("tenant" = String, Path),
            ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event")),
-    responses((status = 200, description = "text/event-stream of the tenant's events, as the tenant's own stream has them", content_type = "text/event-stream", body = EventRecord),
+    responses((status = 200, description = "text/event-stream of the tenant's events, as the tenant's own stream has them", content_type = "text/event-stream", body = super::schema::EventFrame),
               (status = 404, body = ErrorBody)))]
 pub async fn admin_stream(
     _: Admin,

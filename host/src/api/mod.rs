@@ -294,6 +294,8 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
         console::run_input, console::health_report,
         ops::healthz, ops::readyz, ops::metrics,
     ),
+    // What an event stream's `data` holds (its frames are `EventFrame`s).
+    components(schemas(crate::store::EventRecord)),
     modifiers(&SecuritySchemes, &CommonResponses),
     tags(
         (name = "admin", description = "Platform team: tenants, plugin uploads and deployments (admin token)"),

@@ -144,6 +144,47 @@ impl utoipa::PartialSchema for WasmComponent {
 
 impl utoipa::ToSchema for WasmComponent {}
 
+/// One server-sent event of a tenant's stream, as the frame carries it: its `id` (the event's
+/// `seq`), `event` (its kind) and `data`, an [`crate::store::EventRecord`] as JSON.
+#[derive(Debug)]
+pub struct EventFrame;
+
+impl utoipa::PartialSchema for EventFrame {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "id",
+                text("The event's `seq`: send it back as `Last-Event-ID` to resume"),
+            )
+            .property("event", text("The event's kind, e.g. `plugin.deployed`"))
+            .property(
+                "data",
+                text("The event as JSON: an `EventRecord`")
+                    .content_media_type("application/json")
+                    // JSON Schema's own keyword (not an `x-` extension): what the JSON text
+                    // holds, which validators such as schemathesis check.
+                    .extensions(Some(utoipa::openapi::extensions::Extensions::from_iter([
+                        (
+                            "contentSchema",
+                            serde_json::json!({ "$ref": "#/components/schemas/EventRecord" }),
+                        ),
+                    ]))),
+            )
+            .required("data")
+            .description(Some("One server-sent event"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventFrame {}
+
 /// Adds the responses every operation of a kind can give: 401 where a key or token is
 /// needed; 400 (`invalid-character`, `invalid-path`, `invalid-query`, malformed or wrongly
 /// shaped JSON) where parameters or a body are read; 404 where the path names something; 413,

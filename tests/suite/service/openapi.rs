@@ -263,7 +263,7 @@ async fn every_body_has_a_schema_that_says_what_it_holds() {
         for (name, property) in schema["properties"].as_object().into_iter().flatten() {
             pending.push((format!("{at}.{name}"), property));
         }
-        for key in ["items", "additionalProperties"] {
+        for key in ["items", "additionalProperties", "contentSchema"] {
             if schema[key].is_object() {
                 pending.push((format!("{at}.{key}"), &schema[key]));
             }
