@@ -27,33 +27,44 @@ pub struct MinuteStat {
 
 impl Store {
     /// Writes this node's current figures, replacing what it wrote before for the same
-    /// tenant, hook and minute (the system role: a batch spans tenants).
+    /// tenant, hook and minute (the system role: a batch spans tenants), a multi-row upsert a
+    /// chunk.
     pub async fn write_minute_stats(&self, node: &str, stats: &[MinuteStat]) -> Result<()> {
         if stats.is_empty() {
             return Ok(());
         }
+        /// Rows a statement writes: 64 x 9 parameters is under every backend's limit.
+        const CHUNK: usize = 64;
         let mut tx = self.system_tx(true).await?;
-        for stat in stats {
-            sqlx::query(
+        for chunk in stats.chunks(CHUNK) {
+            let mut sql = super::runs::multi_row_insert(
                 "INSERT INTO minute_stats
                    (tenant_id, hook, minute, node, calls, failed, rejected, degraded, durations)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (tenant_id, hook, minute, node) DO UPDATE SET
+                 VALUES ",
+                9,
+                chunk.len(),
+                self.backend,
+            );
+            sql.push_str(
+                " ON CONFLICT (tenant_id, hook, minute, node) DO UPDATE SET
                    calls = excluded.calls, failed = excluded.failed,
                    rejected = excluded.rejected, degraded = excluded.degraded,
                    durations = excluded.durations",
-            )
-            .bind(&stat.tenant_id)
-            .bind(&stat.hook)
-            .bind(stat.minute)
-            .bind(node)
-            .bind(stat.calls)
-            .bind(stat.failed)
-            .bind(stat.rejected)
-            .bind(stat.degraded)
-            .bind(json(&stat.durations))
-            .execute(&mut *tx)
-            .await?;
+            );
+            let mut upsert = sqlx::query(&sql);
+            for stat in chunk {
+                upsert = upsert
+                    .bind(&stat.tenant_id)
+                    .bind(&stat.hook)
+                    .bind(stat.minute)
+                    .bind(node)
+                    .bind(stat.calls)
+                    .bind(stat.failed)
+                    .bind(stat.rejected)
+                    .bind(stat.degraded)
+                    .bind(json(&stat.durations));
+            }
+            upsert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

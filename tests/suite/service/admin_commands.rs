@@ -203,3 +203,123 @@ async fn the_platform_team_runs_a_tenant_from_the_command_line() {
         .await;
     service.shutdown().await;
 }
+
+/// A gold member's two lipsticks: tira's loyalty and free sample apply.
+fn gold_lipsticks() -> Value {
+    json!({
+        "lines": [{ "sku": "LIPSTICK-MATTE-RUBY", "quantity": 2 }],
+        "customer": { "segment": "gold" },
+        "shipping_address": { "pincode": "400053", "city": "Mumbai", "state": "Maharashtra", "country": "IN" },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_safe_change_runs_from_the_command_line() {
+    let service = LiveService::start(|_| {}).await;
+    let server = service.api.base().to_owned();
+    service
+        .client(move |api| {
+            let run = |args: &[&str]| mandi(&server, args);
+            let tira = mandi_tests::demo::set_up_brand(
+                &api,
+                ADMIN,
+                "tira",
+                &mandi_tests::plugin_bytes("tira"),
+            )
+            .expect("tira");
+            let key = ok(&run(&["tenants", "key", "tira"]));
+            assert!(key.contains("mk_"), "another key: {key}");
+
+            // A test cart that pins today's gold quote.
+            let (status, live) = api
+                .post("/v1/quotes", &tira.api_key, &gold_lipsticks(), &[])
+                .expect("quote");
+            assert_eq!(status, 200, "{live}");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let write = |name: &str, value: &Value| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, value.to_string()).expect("write");
+                path.to_str().expect("path").to_owned()
+            };
+            let cart = write(
+                "gold.json",
+                &json!({ "cart": gold_lipsticks(), "expect": { "total": live["totals"]["total"] } }),
+            );
+            ok(&run(&["test-carts", "put", "tira", "gold", "--file", &cart]));
+            let listed = ok(&run(&["test-carts", "list", "tira"]));
+            assert!(listed.contains("gold"), "{listed}");
+
+            // A candidate raising gold loyalty: the test cart refuses it, naming the cart.
+            let mut config = mandi_tests::samples::example_config("tira");
+            config["loyalty_bps"]["gold"] = json!(1200);
+            let candidate = write("gold-1200.json", &config);
+            let plugin = tira.plugin.as_str();
+            let deploy = ["deploy", "tira", "--hook", "pricing", "--plugin", plugin];
+            let refused = run(&[&deploy[..], &["--config", &candidate]].concat());
+            assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+            let stderr = String::from_utf8_lossy(&refused.stderr);
+            assert!(stderr.contains("test-carts-failed (422)") && stderr.contains("gold"), "{stderr}");
+
+            // Replayed on the recorded checkout (written off the response path, so waited
+            // for): it differs, by the total's delta.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while json_of(&run(&["recorded-runs", "tira", "--hook", "pricing"]))["runs"][0]["input"]
+                .is_null()
+            {
+                assert!(std::time::Instant::now() < deadline, "the checkout was recorded");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let replay = ["replay", "tira", "--hook", "pricing", "--plugin", plugin];
+            let report = json_of(&run(&[&replay[..], &["--config", &candidate, "--json"]].concat()));
+            assert_eq!(report["summary"]["different"], 1, "{report}");
+            let table = ok(&run(&[&replay[..], &["--config", &candidate]].concat()));
+            assert!(table.contains("different"), "{table}");
+            let exported = json_of(&run(&["recorded-runs", "tira", "--hook", "pricing"]));
+            assert_eq!(exported["runs"].as_array().map(Vec::len), Some(1), "{exported}");
+
+            // As a shadow (the test cart forced past), read, then promoted.
+            let shadow = json_of(&run(&[
+                &deploy[..],
+                &["--config", &candidate, "--mode", "shadow", "--sample-percent", "100"],
+                &["--force", "--json"],
+            ]
+            .concat()));
+            let id = shadow["id"].as_str().expect("id").to_owned();
+            assert_eq!(shadow["status"], "shadow");
+            let shown = ok(&run(&["rollouts", "show", "tira", &id]));
+            assert!(shown.contains("shadow (100% of checkouts)"), "{shown}");
+            let promoted = ok(&run(&["rollouts", "promote", "tira", &id]));
+            assert!(promoted.contains("promoted"), "{promoted}");
+            let history = json_of(&run(&["deployments", "tira", "--hook", "pricing", "--json"]));
+            assert_eq!(history[0]["id"], id.as_str());
+            assert_eq!(history[0]["status"], "active");
+
+            // The test cart goes; runs --follow prints a new run as it is recorded.
+            ok(&run(&["test-carts", "delete", "tira", "gold"]));
+            assert!(!ok(&run(&["test-carts", "list", "tira"])).contains("gold"));
+            let mut follow = Command::new(mandi_tests::mandi_bin())
+                .args(["runs", "tira", "--limit", "1", "--follow", "--json"])
+                .env("MANDI_SERVER", &server)
+                .env("MANDI_ADMIN_TOKEN", ADMIN)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mandi runs --follow");
+            let mut lines = std::io::BufReader::new(follow.stdout.take().expect("stdout")).lines();
+            let first: Value =
+                serde_json::from_str(&lines.next().expect("a run").expect("a line")).expect("JSON");
+            let (status, quote) = api
+                .post("/v1/quotes", &tira.api_key, &gold_lipsticks(), &[])
+                .expect("quote");
+            assert_eq!(status, 200, "{quote}");
+            let next: Value =
+                serde_json::from_str(&lines.next().expect("a new run").expect("a line"))
+                    .expect("JSON");
+            follow.kill().expect("stops");
+            let _ = follow.wait();
+            assert!(next["id"].as_i64() > first["id"].as_i64(), "{first} then {next}");
+            assert_eq!(next["request_id"], quote["request_id"]);
+        })
+        .await;
+    service.shutdown().await;
+}
