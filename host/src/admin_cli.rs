@@ -76,8 +76,9 @@ pub enum PluginsCommand {
     },
 }
 
+/// A version of a tenant's hook, named as a deploy and a replay name it.
 #[derive(Debug, Args)]
-pub struct DeployArgs {
+pub struct CandidateArgs {
     tenant: String,
     /// The hook, e.g. pricing.
     #[arg(long)]
@@ -88,6 +89,12 @@ pub struct DeployArgs {
     /// The config the plugin reads (a JSON file).
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    candidate: CandidateArgs,
     /// `fail-closed` or `fail-open` [default: fail-closed].
     #[arg(long)]
     failure_policy: Option<String>,
@@ -139,15 +146,9 @@ pub enum TestCartsCommand {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    tenant: String,
-    #[arg(long)]
-    hook: String,
-    /// The candidate: an uploaded component's digest, or a .wasm file to upload first.
-    #[arg(long)]
-    plugin: String,
-    /// The candidate's config (a JSON file).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// The candidate.
+    #[command(flatten)]
+    candidate: CandidateArgs,
     /// The newest this many recorded checkouts [default: 100].
     #[arg(long)]
     last: Option<u32>,
@@ -331,7 +332,13 @@ fn execute(client: &AdminClient, out: &Output, command: AdminCommand) -> anyhow:
             })
         }
         AdminCommand::Deploy(args) => {
-            let plugin = plugin_digest(client, out, &args.tenant, &args.plugin)?;
+            let CandidateArgs {
+                tenant,
+                hook,
+                plugin,
+                config,
+            } = args.candidate;
+            let plugin = plugin_digest(client, out, &tenant, &plugin)?;
             let rollback_when = (args.rollback_failure_rate_above.is_some()
                 || args.rollback_p99_ratio_above.is_some()
                 || args.rollback_min_calls.is_some())
@@ -341,11 +348,11 @@ fn execute(client: &AdminClient, out: &Output, command: AdminCommand) -> anyhow:
                 min_calls: args.rollback_min_calls,
             });
             let deployed = client.deploy(
-                &args.tenant,
+                &tenant,
                 &Deploy {
-                    hook: args.hook,
+                    hook,
                     plugin,
-                    config: args.config.as_deref().map(read_json_file).transpose()?,
+                    config: config.as_deref().map(read_json_file).transpose()?,
                     failure_policy: args.failure_policy,
                     limits: args.limits.as_deref().map(read_json_file).transpose()?,
                     force: args.force,
@@ -422,9 +429,10 @@ fn execute(client: &AdminClient, out: &Output, command: AdminCommand) -> anyhow:
             out.show(&Value::Null, || format!("deleted test cart {name}"))
         }
         AdminCommand::Replay(args) => {
-            let plugin = plugin_digest(client, out, &args.tenant, &args.plugin)?;
-            let mut request = serde_json::json!({ "hook": args.hook, "plugin": plugin });
-            if let Some(config) = &args.config {
+            let candidate = &args.candidate;
+            let plugin = plugin_digest(client, out, &candidate.tenant, &candidate.plugin)?;
+            let mut request = serde_json::json!({ "hook": candidate.hook, "plugin": plugin });
+            if let Some(config) = &candidate.config {
                 request["config"] = read_json_file(config)?;
             }
             for (name, value) in [("last", args.last.map(i64::from)), ("since", args.since)]
@@ -435,7 +443,7 @@ fn execute(client: &AdminClient, out: &Output, command: AdminCommand) -> anyhow:
                     request[name] = value.into();
                 }
             }
-            let report = client.replay(&args.tenant, &request)?;
+            let report = client.replay(&candidate.tenant, &request)?;
             out.show(&report, || replay_text(&report))
         }
         AdminCommand::RecordedRuns { tenant, hook, last } => {

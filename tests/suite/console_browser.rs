@@ -92,6 +92,15 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(name), png).expect("screenshot written");
 }
 
+/// Clicks the element `selector` names.
+async fn click(client: &Client, selector: &str) {
+    (client.find(Locator::Css(selector)).await)
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+}
+
 /// Waits until `selector` matches an element whose text (or, with `attr`, that attribute)
 /// satisfies `check`; returns that text.
 async fn wait_for(
@@ -162,31 +171,13 @@ async fn the_console_shows_live_figures_and_rolls_a_deployment_back() {
         .expect("opens");
 
     // A wrong token is refused with the service's message; the right one logs in.
-    client
-        .find(Locator::Css("#token"))
-        .await
-        .expect("token field")
-        .send_keys("not-the-token")
-        .await
-        .expect("types");
-    client
-        .find(Locator::Css("#login"))
-        .await
-        .expect("login button")
-        .click()
-        .await
-        .expect("clicks");
-    wait_for(&client, "#login-error", None, |t| t.contains("admin token")).await;
     let token = client.find(Locator::Css("#token")).await.expect("token");
+    token.send_keys("not-the-token").await.expect("types");
+    click(&client, "#login").await;
+    wait_for(&client, "#login-error", None, |t| t.contains("admin token")).await;
     token.clear().await.expect("clears");
     token.send_keys(ADMIN).await.expect("types");
-    client
-        .find(Locator::Css("#login"))
-        .await
-        .expect("login button")
-        .click()
-        .await
-        .expect("clicks");
+    click(&client, "#login").await;
 
     // Every demo tenant at a glance, with its quote counted.
     for brand in BRANDS {
@@ -222,32 +213,14 @@ async fn the_console_shows_live_figures_and_rolls_a_deployment_back() {
     .await;
 
     // tira's page: its deployments, and pricing rolled back to version 1 after a confirmation.
-    client
-        .find(Locator::Css("tr[data-tenant=\"tira\"] a"))
-        .await
-        .expect("tira's link")
-        .click()
-        .await
-        .expect("clicks");
+    click(&client, "tr[data-tenant=\"tira\"] a").await;
     let rollback = "button.rollback[data-hook=\"pricing\"]";
     wait_for(&client, rollback, None, |_| true).await;
     wait_for(&client, "#runs", None, |t| t.contains("pricing")).await;
     screenshot(&client, "tenant.png").await;
-    client
-        .find(Locator::Css(rollback))
-        .await
-        .expect("rollback button")
-        .click()
-        .await
-        .expect("clicks");
+    click(&client, rollback).await;
     wait_for(&client, "dialog#confirm", Some("open"), |_| true).await;
-    client
-        .find(Locator::Css("#confirm-yes"))
-        .await
-        .expect("confirm")
-        .click()
-        .await
-        .expect("clicks");
+    click(&client, "#confirm-yes").await;
     wait_for(&client, "#notice", None, |t| t.contains("rolled back")).await;
     let pricing = "#deployments [data-hook=\"pricing\"]";
     wait_for(
