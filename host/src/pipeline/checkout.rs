@@ -257,12 +257,8 @@ impl Checkout {
         &self.shadows
     }
 
-    pub fn deployments(&self) -> &Deployments {
+    pub fn deployments(&self) -> &Arc<Deployments> {
         &self.deployments
-    }
-
-    pub(super) fn deployments_arc(&self) -> Arc<Deployments> {
-        self.deployments.clone()
     }
 
     pub(super) fn runs(&self) -> &RecordRuns {

@@ -174,9 +174,7 @@ impl RecordRuns {
             }
         }
     }
-}
 
-impl RecordRuns {
     /// Queues a shadow run's comparison (dropped and counted when the queue is full).
     pub fn record_shadow(&self, mut run: ShadowRun) {
         run.failure = run.failure.map(|f| storable_text(&f).into_owned());

@@ -6,9 +6,9 @@
 //!
 //! A shadow must not slow the live path. It runs on the node's background thread (the kernel's
 //! idle scheduling class: only on a core with nothing else to do), one shadow checkout at a
-//! time on a node, and at most `MAX_PENDING` wait their turn: a sampled checkout beyond that is skipped
-//! (and counted), so a shadow that loops costs the node at most one low-priority core and a
-//! bounded queue, never an unbounded one.
+//! time on a node, and at most `MAX_PENDING` wait their turn: a sampled checkout beyond that is
+//! skipped (and counted), so a shadow that loops costs the node at most one idle-class core and
+//! a bounded queue, never an unbounded one.
 
 use std::sync::Arc;
 
@@ -80,7 +80,7 @@ impl Checkout {
             return;
         };
         let (store, handle) = (self.store().clone(), tokio::runtime::Handle::current());
-        let (deployments, runs) = (self.deployments_arc(), self.runs().clone());
+        let (deployments, runs) = (self.deployments().clone(), self.runs().clone());
         let (hooks, shadow) = (hooks.clone(), shadow.deployment.clone());
         let deployment_id = shadow.source.deployment_id.clone();
         let (tenant, request_id) = (tenant.to_owned(), request_id.to_owned());
